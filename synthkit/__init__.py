@@ -6,7 +6,9 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/11_package.ipynb #88250539
+# %% ../nbs/11_package.ipynb #6da880cf
 from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
+from .teachers import *
+from .calls import *
