@@ -422,6 +422,20 @@ class _Drop(Exception):
 # --------------------------------------------------------------------------- the fake
 
 
+class _BucketEntry(list):
+    """An admitted request in bucket mode: settling its tokens gives the unused reservation back."""
+
+    def __init__(self, fake, vals):
+        super().__init__(vals)
+        self.fake = fake
+
+    def __setitem__(self, i, v):
+        old = self[i]
+        super().__setitem__(i, v)
+        if i in (1, 2):
+            self.fake._bucket_give(i, old - v)
+
+
 class FakeAnthropic:
     """Fake Anthropic API server; see the module docstring.
 
@@ -441,7 +455,10 @@ class FakeAnthropic:
     models
         If set, an iterable of accepted model names; others get 404 not_found_error.
     rpm, input_tpm, output_tpm, window_s
-        Rate limits over a sliding window of ``window_s`` seconds (default 60).
+        Per-minute rate limits, enforced over a sliding window of ``window_s``
+        seconds as ``limit * window_s / 60`` (default 60: the whole minute's
+        allowance at once; 1: the real API's short-interval enforcement, where
+        60 RPM may be enforced as 1 request per second).
         Input tokens counted are the uncached ones (``input_tokens`` +
         ``cache_creation_input_tokens``); output tokens are reserved as
         ``max_tokens`` (capped at ``output_tpm``) on admission and settled to
@@ -461,6 +478,11 @@ class FakeAnthropic:
         "retry_after": int, "headers": {...}}``.
     retry_after_s
         ``retry-after`` of a scripted 429 (default 1).
+    bucket
+        Enforce the limits as the real API does, with token buckets that hold
+        ``limit * window_s / 60`` and refill at ``limit / 60`` per second
+        (headers then report each bucket's level as ``remaining``), instead of
+        the sliding window.
     batch_delay
         Seconds a batch stays ``in_progress`` before it ends.
     batch_errors, batch_expired
@@ -496,6 +518,7 @@ class FakeAnthropic:
         latency: float = 0.0,
         script: Mapping[int, Any] | None = None,
         retry_after_s: int = 1,
+        bucket: bool = False,
         batch_delay: float = 0.0,
         batch_errors: Iterable[str] | Mapping[str, str] | None = None,
         batch_expired: Iterable[str] | None = None,
@@ -522,6 +545,7 @@ class FakeAnthropic:
         self.latency = latency
         self.script: dict = dict(script or {})
         self.retry_after_s = retry_after_s
+        self.bucket = bucket
         self.batch_delay = batch_delay
         self.batch_errors = dict(batch_errors) if isinstance(batch_errors, Mapping) else {c: "api_error" for c in (batch_errors or ())}
         self.batch_expired = set(batch_expired or ())
@@ -548,6 +572,7 @@ class FakeAnthropic:
             self._in_flight = 0
             self._max_in_flight = 0
             self._window: list[list[float]] = []  # [t_mono, input_tokens, output_tokens]
+            self._levels: dict[int, list[float]] = {}  # bucket mode: index -> [level, t_mono]
             self._cache: dict[str, float] = {}  # prefix hash -> expiry (monotonic)
             self._batches: dict[str, _Batch] = {}
             self._id_counter = 0
@@ -1086,20 +1111,58 @@ class FakeAnthropic:
         if k:
             del w[:k]
 
+    def _bucket_limits(self) -> dict[int, float]:
+        return {i: lim for i, lim in ((0, self.rpm), (1, self.input_tpm), (2, self.output_tpm)) if lim is not None}
+
+    def _bucket_level(self, i: int, lim: float, now: float) -> list[float]:
+        cap = max(1.0, lim * self.window_s / 60.0)
+        b = self._levels.setdefault(i, [cap, now])
+        b[0], b[1] = min(cap, b[0] + (now - b[1]) * lim / 60.0), now
+        return b
+
+    def _bucket_give(self, i: int, n: float) -> None:
+        lim = self._bucket_limits().get(i)
+        if lim is not None and n:
+            b = self._bucket_level(i, lim, time.monotonic())
+            b[0] = min(max(1.0, lim * self.window_s / 60.0), b[0] + n)
+
+    def _admit_bucket(self, in_need: int, out_need: int) -> list[float]:
+        """Token-bucket admission (the real API's algorithm): capacity limit*window_s/60, refilled at limit/60 per second."""
+        now = time.monotonic()
+        need = {0: 1.0, 1: float(in_need), 2: float(out_need)}
+        waits = {}
+        for i, lim in self._bucket_limits().items():
+            b = self._bucket_level(i, lim, now)
+            n = min(need[i], max(1.0, lim * self.window_s / 60.0))
+            if b[0] < n: waits[i] = (n - b[0]) * 60.0 / lim
+        if waits:
+            which = {0: "requests", 1: "input tokens", 2: "output tokens"}[max(waits, key=waits.get)]
+            raise _ApiError(429, f"This request would exceed your organization's rate limit of {which} per minute. Please try again later.",
+                            "rate_limit_error", {**self._ratelimit_headers(), "retry-after": str(max(1, math.ceil(max(waits.values()))))})
+        for i, lim in self._bucket_limits().items(): self._levels[i][0] -= need[i]
+        return _BucketEntry(self, [now, float(in_need), float(out_need)])
+
     def _admit(self, in_need: int, out_need: int) -> list[float]:
         """Admit a request into the window or raise 429. Call under the lock."""
+        if self.bucket:
+            return self._admit_bucket(in_need, out_need)
         now = time.monotonic()
         self._purge_window(now)
         rpm, itpm, otpm = self.rpm, self.input_tpm, self.output_tpm
         in_need_c = min(in_need, itpm) if itpm is not None else in_need
         out_need_c = min(out_need, otpm) if otpm is not None else out_need
 
+        f = self.window_s / 60.0   # a per-minute limit is enforced as limit * window_s / 60 over any window_s seconds
+        r_cap = rpm * f if rpm is not None else None
+        i_cap = max(itpm * f, in_need_c) if itpm is not None else None
+        o_cap = max(otpm * f, out_need_c) if otpm is not None else None
+
         def fits(entries: list[list[float]]) -> bool:
-            if rpm is not None and len(entries) + 1 > rpm:
+            if r_cap is not None and len(entries) + 1 > r_cap:
                 return False
-            if itpm is not None and sum(e[1] for e in entries) + in_need_c > itpm:
+            if i_cap is not None and sum(e[1] for e in entries) + in_need_c > i_cap:
                 return False
-            if otpm is not None and sum(e[2] for e in entries) + out_need_c > otpm:
+            if o_cap is not None and sum(e[2] for e in entries) + out_need_c > o_cap:
                 return False
             return True
 
@@ -1111,9 +1174,9 @@ class FakeAnthropic:
                     wait = w[k - 1][0] + self.window_s - now
                     break
             which = "requests"
-            if rpm is not None and len(w) + 1 > rpm:
+            if r_cap is not None and len(w) + 1 > r_cap:
                 which = "requests"
-            elif itpm is not None and sum(e[1] for e in w) + in_need_c > itpm:
+            elif i_cap is not None and sum(e[1] for e in w) + in_need_c > i_cap:
                 which = "input tokens"
             else:
                 which = "output tokens"
@@ -1131,6 +1194,16 @@ class FakeAnthropic:
 
     def _ratelimit_headers(self) -> dict[str, str]:
         big = 10**9
+        if self.bucket:
+            now, out = time.monotonic(), {}
+            for i, name in ((0, "requests"), (1, "input-tokens"), (2, "output-tokens")):
+                lim = self._bucket_limits().get(i)
+                with self._lock:
+                    rem = int(self._bucket_level(i, lim, now)[0]) if lim is not None else big
+                out[f"anthropic-ratelimit-{name}-limit"] = str(lim if lim is not None else big)
+                out[f"anthropic-ratelimit-{name}-remaining"] = str(max(0, rem))
+                out[f"anthropic-ratelimit-{name}-reset"] = _rfc3339(time.time())
+            return out
         with self._lock:
             now_m = time.monotonic()
             now_w = time.time()
@@ -1147,9 +1220,10 @@ class FakeAnthropic:
         r_lim = self.rpm if self.rpm is not None else big
         i_lim = self.input_tpm if self.input_tpm is not None else big
         o_lim = self.output_tpm if self.output_tpm is not None else big
-        r_rem = max(0, r_lim - len(w))
-        i_rem = max(0, i_lim - int(sum(e[1] for e in w)))
-        o_rem = max(0, o_lim - int(sum(e[2] for e in w)))
+        scale = 60.0 / self.window_s   # what remains of the per-minute rate, at the window's pace
+        r_rem = max(0, int(r_lim - len(w) * scale))
+        i_rem = max(0, int(i_lim - sum(e[1] for e in w) * scale))
+        o_rem = max(0, int(o_lim - sum(e[2] for e in w) * scale))
         i_reset, o_reset = reset_for(1), reset_for(2)
         # tokens-*: the most restrictive of the token limits right now.
         if o_rem / max(1, o_lim) < i_rem / max(1, i_lim):

@@ -354,7 +354,7 @@ def test_input_and_output_token_limits():
 
 
 def test_sdk_honours_retry_after_on_sliding_window():
-    with FakeAnthropic(rpm=2, window_s=1.0) as fake:
+    with FakeAnthropic(rpm=120, window_s=1.0) as fake:
         c = client(fake, max_retries=2)
         t0 = time.monotonic()
         for i in range(3):
@@ -643,3 +643,15 @@ def test_clean_shutdown():
     assert thread is not None and not thread.is_alive()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+
+
+def test_bucket_mode_paces_like_the_real_api():
+    with FakeAnthropic(rpm=600, window_s=1.0, bucket=True) as fake:   # holds 10, refills 10 a second
+        c = client(fake, max_retries=0)
+        for i in range(10): ask(c, f"b{i}")
+        with pytest.raises(anthropic.RateLimitError) as e: ask(c, "one too many")
+        assert int(e.value.response.headers["retry-after"]) >= 1
+        assert e.value.response.headers["anthropic-ratelimit-requests-limit"] == "600"
+        time.sleep(0.25)
+        ask(c, "refilled")
+        assert fake.replies_by_status == {200: 11, 429: 1}
