@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/11_package.ipynb #6da880cf
+# %% ../nbs/11_package.ipynb #20200dd9
 from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
