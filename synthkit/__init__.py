@@ -6,9 +6,10 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/11_package.ipynb #20200dd9
+# %% ../nbs/11_package.ipynb #dd09553f
 from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
 from .teachers import *
 from .calls import *
+from .generate import *
