@@ -27,6 +27,6 @@ setuptools.setup(
     python_requires=f'>={cfg["min_python"]}',
     install_requires=reqs('requirements'),
     extras_require={'local': reqs('local_requirements'), 'hf': reqs('hf_requirements'),
-                    'dev': reqs('dev_requirements') + reqs('hf_requirements')},
+                    'dev': reqs('dev_requirements') + reqs('local_requirements')},
     entry_points={'console_scripts': cfg['console_scripts'].split(), 'nbdev': ['synthkit=synthkit._modidx:d']},
     zip_safe=False)

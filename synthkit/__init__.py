@@ -6,10 +6,12 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/11_package.ipynb #dd09553f
+# %% ../nbs/11_package.ipynb #e0e19ddb
 from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
 from .teachers import *
 from .calls import *
 from .generate import *
+from .judge import *
+from .student import *

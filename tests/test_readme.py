@@ -8,5 +8,5 @@ def test_readme_matches_index():
 
 def test_readme_has_the_two_commands():
     txt = (ROOT/'README.md').read_text()
-    assert 'pip install -e . && synthkit seeds support_requests' in txt
+    assert 'pip install -e ".[local]" && synthkit demo' in txt
     assert 'pip install -e ".[dev]" && pytest' in txt
