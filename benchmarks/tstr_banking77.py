@@ -43,9 +43,14 @@ def main():
     kept = batch.filter(pl.col('keep'))
     print(f'generated {batch.height} candidates, kept {kept.height} in {gen_s:.0f}s '
           f'({teacher.ledger.to_frame()["calls"].sum()} calls, {teacher.ledger.to_frame()["cached"].sum()} from the cache)')
-    cmp = sk.compare_tstr(test, seeds=seeds, synthetic=kept, real=real)
-    print(cmp.table)
-    print(f'gap closed by synthetic rows: {cmp.gap_closed:.1%}')
-    print('judges: none yet (the judging module is not built); with-judges score pending')
+    settings = {'no judges': [], 'default judges': sk.default_judges(seeds),
+                'default + label consistency': sk.default_judges(seeds) + [sk.LabelConsistency()]}
+    for name, js in settings.items():
+        syn = sk.judge(kept, js, seeds=seeds).filter(pl.col('keep')) if js else kept
+        cmp = sk.compare_tstr(test, seeds=seeds, synthetic=syn, real=real)
+        f1 = dict(zip(cmp.table['setting'].to_list(), cmp.table['macro_f1'].to_list()))
+        print(f'{name:<28} synthetic rows {syn.height:5d}  macro-F1: ' + '  '.join(f'{k} {v:.3f}' for k, v in f1.items())
+              + f'  gap closed {cmp.gap_closed:.1%}')
+    print(f'generation time {gen_s:.0f}s for {kept.height} kept rows')
 
 if __name__ == '__main__': main()
