@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/11_package.ipynb #e0e19ddb
+# %% ../nbs/11_package.ipynb #58384a1c
 from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
@@ -15,3 +15,4 @@ from .calls import *
 from .generate import *
 from .judge import *
 from .student import *
+from .export import *
