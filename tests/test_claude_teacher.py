@@ -60,12 +60,13 @@ def test_stop_rule_keeps_finished_results(tmp_path):
     script = {i: 529 for i in range(5, 200)}
     with FakeAnthropic(script=script) as fake:
         t = teacher(fake, tmp_path, max_concurrency=1)
+        t.max_attempts = 4                                             # each request gives up after 4 tries; the run stops at 10 in a row
         with pytest.raises(CallError, match='stopped after 10 consecutive failed calls') as e:
             t.complete([f'prompt {i}' for i in range(30)])
     done = [r for r in e.value.results if r is not None]
-    assert [r.ok for r in done] == [True] * 5 + [False]               # the 6th gave up after max_attempts (8) ...
-    assert done[5].error == 'gave up after 8 attempts (last: overloaded)'
-    assert len(sk.CallCache(tmp_path/'calls.sqlite')) == 5            # ... and only answers are cached
+    assert [r.ok for r in done] == [True] * 5 + [False, False]      # 6th and 7th gave up (4 + 4 failures), the 8th's 2nd failure made 10
+    assert done[5].error == 'gave up after 4 attempts (last: overloaded)'
+    assert len(sk.CallCache(tmp_path/'calls.sqlite')) == 5            # only answers are cached
 
 def test_budget_stops_before_passing_it(tmp_path):
     with FakeAnthropic() as fake:
