@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/11_package.ipynb #58384a1c
+# %% ../nbs/11_package.ipynb #1ca8cce1
 from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
@@ -14,5 +14,6 @@ from .teachers import *
 from .calls import *
 from .generate import *
 from .judge import *
+from .diversity import *
 from .student import *
 from .export import *
