@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/11_package.ipynb #1ca8cce1
+# %% ../nbs/11_package.ipynb #c0db937b
 from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
@@ -17,3 +17,4 @@ from .judge import *
 from .diversity import *
 from .student import *
 from .export import *
+from . import collapse
