@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/11_package.ipynb #c0db937b
+# %% ../nbs/11_package.ipynb #af526d11
 from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
@@ -18,3 +18,7 @@ from .diversity import *
 from .student import *
 from .export import *
 from . import collapse
+
+# %% ../nbs/11_package.ipynb #256401cf
+import altair as _alt
+if _alt.renderers.active == 'default': _alt.renderers.enable('svg')

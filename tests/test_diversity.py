@@ -256,6 +256,19 @@ def test_dashboard_compares_with_deltas():
     assert len(dash.w_charts.children) == len(dash.charts) and all(o.outputs for o in dash.w_charts.children)
     with pytest.raises(DiversityError, match="nothing called 'round 9'"): dash.view('round 9')
 
+def test_dashboard_shows_nothing_to_compare_and_draws_charts_offline():
+    "The compare box reads 'nothing' (not blank) when there is no comparison, picking it in the box clears the table, and charts are inline SVG."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DiversityWarning)
+        dash = DiversityDashboard(rounds_batch(shrink=True, per_round=60))
+    assert dash.w_vs.index == 0 and dash.w_vs.label == 'nothing'
+    dash.w_vs.value = 'round 4'                     # as a click in the browser does
+    assert dash.compared == 'round 4' and dash.compare_table() is not None
+    dash.w_vs.value = ''
+    assert dash.compared is None and dash.w_vs.label == 'nothing' and dash.w_table.value == ''
+    kinds = {k for o in dash.w_charts.children for out in o.outputs for k in out['data']}
+    assert 'image/svg+xml' in kinds, kinds          # no CDN script: renders offline in every front end
+
 def test_compare_reports_marks_direction():
     same = diversity(pl.DataFrame({'text': ['one two three four'] * 30}))
     varied = diversity(pl.DataFrame({'text': random_rows(30)}))
