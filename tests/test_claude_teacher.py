@@ -204,3 +204,15 @@ def test_killed_run_resumes_without_paying_twice(tmp_path):
         ok, cached = map(int, out.stdout.split()[1:])
         assert ok == 40 and cached >= killed_at - 4           # at most the 4 in flight at the kill were lost
         assert paid(fake) <= 40 + 4
+
+@pytest.mark.parametrize('batch', [False, True])
+def test_budget_on_a_model_without_a_price_stops_before_sending(tmp_path, batch):
+    "An unpriced model would count as free and run past any budget: with a budget set, nothing is sent and the error says how to price it."
+    with FakeAnthropic() as fake:
+        t = teacher(fake, tmp_path, model='claude-unreleased-9', batch=batch, budget_usd=0.005)
+        with pytest.raises(BudgetError, match='claude-unreleased-9" has no price') as e:
+            t.complete([f'p {i}' for i in range(3)], max_tokens=50)
+        assert 'pricing={"claude-unreleased-9"' in str(e.value)
+        assert not fake.requests
+        t.pricing = {'claude-unreleased-9': (1.0, 5.0, 1.25, 0.1)}
+        assert len(t.complete([f'p {i}' for i in range(3)], max_tokens=50)) == 3
