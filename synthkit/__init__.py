@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/11_package.ipynb #af526d11
+# %% ../nbs/11_package.ipynb #9a8084fa
 from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
@@ -19,6 +19,15 @@ from .student import *
 from .export import *
 from . import collapse
 
-# %% ../nbs/11_package.ipynb #256401cf
+# %% ../nbs/11_package.ipynb #d1153efb
+def _attached(ns:dict)->list[str]:
+    "Names in `ns` that are only a method (or property getter) attached to one of the classes in `ns`."
+    import inspect
+    own = {id(a.fget if isinstance(a, property) else a) for c in ns.values() if inspect.isclass(c) for a in vars(c).values()}
+    return [n for n, v in ns.items() if (inspect.isfunction(v) and id(v) in own) or (isinstance(v, property) and id(v.fget) in own)]
+
+for _n in _attached(globals()): del globals()[_n]
+
+# %% ../nbs/11_package.ipynb #7fa8d1c1
 import altair as _alt
 if _alt.renderers.active == 'default': _alt.renderers.enable('svg')
