@@ -55,10 +55,17 @@ def test_blank_new_row_is_dropped_with_a_note(ed):
     assert v.height == 85 and any('dropped 1 blank row' in s for s in ed.issues)
 
 def test_label_filter(ed):
+    assert ed.w_filter.label == 'all labels'          # shown, not blank (ipywidgets 8 shows a None value as blank)
     ed.w_filter.value = 'account_deceased_holder'
     assert ed.pages() == 2 and all(label_box(r).value == 'account_deceased_holder' for r in rows_on_page(ed))
-    ed.w_filter.value = None
-    assert ed.pages() == 22
+    ed.w_filter.value = ''
+    assert ed.pages() == 22 and ed.w_filter.label == 'all labels' and ed.label_filter is None
+
+def test_paging_leaves_no_dead_widgets(ed):
+    from ipywidgets.widgets.widget import _instances
+    ed.goto(1); before = len(_instances)
+    for p in [2, 3, 4, 5, 1, 2, 3]: ed.goto(p)
+    assert len(_instances) <= before               # each redraw closes the rows it replaces
 
 def test_file_upload_widget(ed):
     content = b'text,label\nThe app logs me out every minute,app_bug\nI cannot see my savings pot,app_bug\n'
