@@ -44,7 +44,8 @@ def main():
     print(f'generated {batch.height} candidates, kept {kept.height} in {gen_s:.0f}s '
           f'({teacher.ledger.to_frame()["calls"].sum()} calls, {teacher.ledger.to_frame()["cached"].sum()} from the cache)')
     settings = {'no judges': [], 'default judges': sk.default_judges(seeds),
-                'default + label consistency': sk.default_judges(seeds) + [sk.LabelConsistency()]}
+                'default + label consistency': sk.default_judges(seeds) + [sk.LabelConsistency()],
+                'default + label likelihood': sk.default_judges(seeds) + [sk.LabelLikelihood(teacher)]}
     for name, js in settings.items():
         syn = sk.judge(kept, js, seeds=seeds).filter(pl.col('keep')) if js else kept
         cmp = sk.compare_tstr(test, seeds=seeds, synthetic=syn, real=real)
