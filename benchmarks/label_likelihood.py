@@ -7,27 +7,20 @@ how often the judge's top label is the true one (and the true one among its top 
 good rows it drops at its default threshold, and the share it drops of the same rows given a wrong label
 (each row's label moved seven intents over). Prints rows/s of the judge (calibration is paid once per seed set
 and is timed apart). Wrap it in `flock /tmp/llama.lock` on a shared machine. Asserts nothing."""
-import argparse, random, time
-from pathlib import Path
+import argparse, time
 import numpy as np
 import polars as pl
 import synthkit as sk
 
-DATA = Path(__file__).resolve().parents[2]/'shared'/'data'/'banking77'
+from banking77 import subset
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--intents', type=int, default=20); p.add_argument('--seeds', type=int, default=5)
     p.add_argument('--rows', type=int, default=200); p.add_argument('--seed', type=int, default=0)
     a = p.parse_args()
-    train, test = pl.read_csv(DATA/'train.csv'), pl.read_csv(DATA/'test.csv')
-    intents = sorted(train['category'].unique().to_list())
-    random.Random(a.seed).shuffle(intents)
-    intents = sorted(intents[:a.intents])
-    train, test = train.filter(pl.col('category').is_in(intents)), test.filter(pl.col('category').is_in(intents))
-    seeds = train.group_by('category', maintain_order=True).map_groups(lambda g: g.sample(a.seeds, seed=a.seed)).sort('category')
-    seeds = sk.load_seeds(seeds, text='text', label='category')
-    rows = test.sample(min(a.rows, test.height), seed=a.seed).rename({'category': 'label'})
+    intents, seeds, _, test = subset(a.intents, a.seeds, a.seed)
+    rows = test.sample(min(a.rows, test.height), seed=a.seed)
     judge = sk.LabelLikelihood()
     t0 = time.time(); judge.shares(rows.head(1), seeds); calib = time.time() - t0        # loads the model, pays the calibration
     t0 = time.time(); right = sk.judge(rows, [judge], seeds=seeds); secs = time.time() - t0

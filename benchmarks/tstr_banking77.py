@@ -7,13 +7,13 @@ LocalTeacher, a TF-IDF + logistic-regression student scored on test.csv. Prints 
 seeds+synthetic and the full real train set (same intents), the share of the seeds-only -> full-real gap that
 the synthetic rows close, and the generation time. The call cache lives in benchmarks/.cache (delete it to
 measure generation from scratch). Asserts nothing."""
-import argparse, random, time, warnings
+import argparse, time, warnings
 from pathlib import Path
 import polars as pl
 import synthkit as sk
+from banking77 import subset
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent/'shared'/'data'/'banking77'
 
 def main():
     p = argparse.ArgumentParser()
@@ -21,15 +21,7 @@ def main():
     p.add_argument('--per-intent', type=int, default=50); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--cache', default=str(ROOT/'benchmarks'/'.cache'/'tstr_banking77.sqlite'))
     a = p.parse_args()
-    train, test = pl.read_csv(DATA/'train.csv'), pl.read_csv(DATA/'test.csv')
-    intents = sorted(train['category'].unique().to_list())
-    random.Random(a.seed).shuffle(intents)
-    intents = sorted(intents[:a.intents])
-    train, test = train.filter(pl.col('category').is_in(intents)), test.filter(pl.col('category').is_in(intents))
-    seeds = train.group_by('category', maintain_order=True).map_groups(lambda g: g.sample(a.seeds, seed=a.seed)).sort('category')
-    seeds = sk.load_seeds(seeds, text='text', label='category')
-    real = train.rename({'category': 'label'})
-    test = test.rename({'category': 'label'})
+    intents, seeds, real, test = subset(a.intents, a.seeds, a.seed)
     print(f'{len(intents)} intents, {a.seeds} seeds each ({seeds.height} seed rows), {a.per_intent} synthetic rows per intent asked; '
           f'real train {real.height} rows, test {test.height} rows')
     teacher = sk.LocalTeacher(cache=a.cache)
