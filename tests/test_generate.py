@@ -107,3 +107,29 @@ def test_quota_balance_evens_out_seeds_plus_synthetic():
     counts = dict(seeds['label'].value_counts().iter_rows())
     totals = {l: counts[l] + q[l] for l in q}
     assert max(totals.values()) - min(totals.values()) <= 1
+
+def test_rephrase_on_a_base_model_shows_pairs_of_the_parents_own_label():
+    seeds = sk.load_seeds('support_requests')
+    prompts = []
+    def parrot(text):
+        prompts.append(text)
+        return ' ' + ' '.join(reversed(text.rsplit('Original: ', 1)[1].split('\n')[0].split())) + f' ({len(prompts)})'   # novel enough for ROUGE-L
+    b = generate(seeds, BaseModelStandIn(parrot), n=12, strategy='evol', evolutions=['rephrase'], quota='uniform', max_rounds=1)
+    k = b.filter(pl.col('keep'))
+    assert k.height == 12 and (k['evolution'] == 'rephrase').all()
+    by_id = dict(zip(seeds['id'].to_list(), seeds['label'].to_list()))
+    for row in k.iter_rows(named=True):
+        shown = row['parent_ids']
+        assert len(shown) == 5 and {by_id[i] for i in shown} == {row['label']}   # 4 seeds in pairs + the parent, all of its label
+    assert all(p.count('In other words:') == 3 and p.rstrip().endswith('In other words:') for p in prompts)
+
+def test_rephrase_with_too_few_seeds_falls_back_to_the_plain_rewrite():
+    seeds = sk.load_seeds([{'text': 'Where is my parcel?', 'label': 'where'}, {'text': 'Has it shipped?', 'label': 'where'},
+                           {'text': 'Cancel my order', 'label': 'cancel'}, {'text': 'Stop that purchase', 'label': 'cancel'}])   # one other seed: no pair to show
+    prompts = []
+    def rewrite(text):
+        prompts.append(text)
+        return ['Has my parcel been sent yet', 'Please stop the order I placed', 'Any news on the delivery', 'I no longer want those shoes'][len(prompts) - 1]
+    b = generate(seeds, BaseModelStandIn(rewrite), n=2, strategy='evol', evolutions=['rephrase'], max_rounds=1)
+    assert b.filter(pl.col('keep')).height == 2
+    assert all(p.startswith('Rewrite the example so that it says the same thing in other words') for p in prompts)
