@@ -112,3 +112,13 @@ def test_judge_needs_labels(teacher):
     assert nolab['keep'].to_list() == [True, True] and nolab['label_likelihood_reason'][0] == 'no label to check'
     with pytest.raises(JudgeError, match='scores text'):
         judge(pl.DataFrame({'text': ['x'], 'label': ['card_lost']}), [LabelLikelihood(ScriptedTeacher(lambda r: 'x'))], seeds=seeds)
+
+def test_many_long_continuations_are_split_by_size(teacher):
+    "More continuation tokens than one scoring context holds (here ~2,600 after a long prefix) are split by size, not only by count."
+    prefix = 'Customer messages to a bank:\n' + ''.join(f'- message number {i} about my card and my account\n' for i in range(12))
+    conts = [f' my card number {i} was declined at the shop on the corner of the street today, what now?\n' for i in range(120)]
+    gibberish = ' ' + ' '.join(f'zq{c}xv' for c in 'abcdefghijkl') + '\n'   # about as many tokens as the others, none of them likely
+    got = teacher.logprobs('-', conts + [gibberish], prefix=prefix)
+    assert len(got) == 121 and all(np.isfinite(got)) and int(np.argmin(got)) == 120   # the gibberish is the least likely
+    alone = teacher.logprobs('-', conts[100:], prefix=prefix)
+    assert np.allclose(got[100:120], alone, atol=1.2)   # the same scores, to the rounding of other batch shapes (~0.05 nats a token, 22 tokens)
