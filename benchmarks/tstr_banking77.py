@@ -1,10 +1,11 @@
 """Train-synthetic-test-real on BANKING77 with the embedded teacher.
 
-    python benchmarks/tstr_banking77.py [--intents 20] [--seeds 5] [--per-intent 50] [--seed 0]
+    python benchmarks/tstr_banking77.py [--intents 20] [--seeds 5] [--per-intent 50] [--seed 0] [--strategies quotas,rephrase,rephrase-seeds]
 
 Few seeds per intent from ../shared/data/banking77/train.csv (fixed seed), synthetic rows per intent from
-LocalTeacher (two strategies: few-shot quotas, and evol with the rephrase evolution only), a TF-IDF + logistic-regression
-student scored on test.csv. Prints, for each, macro-F1 for seeds-only,
+LocalTeacher (three batches: few-shot quotas; evol with the rephrase evolution only; the same from the seeds alone, one round,
+no novelty filter), a TF-IDF + logistic-regression
+student scored on test.csv. Prints, for each, with no judges, the default ones and each opt-in label judge, macro-F1 for seeds-only,
 seeds+synthetic and the full real train set (same intents), the share of the seeds-only -> full-real gap that
 the synthetic rows close, and the generation time. The call cache lives in benchmarks/.cache (delete it to
 measure generation from scratch). Asserts nothing."""
@@ -20,20 +21,23 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument('--intents', type=int, default=20); p.add_argument('--seeds', type=int, default=5)
     p.add_argument('--per-intent', type=int, default=50); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--strategies', default='quotas,rephrase,rephrase-seeds', help='which batches to make (comma-separated)')
     p.add_argument('--cache', default=str(ROOT/'benchmarks'/'.cache'/'tstr_banking77.sqlite'))
     a = p.parse_args()
     intents, seeds, real, test = subset(a.intents, a.seeds, a.seed)
     print(f'{len(intents)} intents, {a.seeds} seeds each ({seeds.height} seed rows), {a.per_intent} synthetic rows per intent asked; '
           f'real train {real.height} rows, test {test.height} rows')
     teacher = sk.LocalTeacher(cache=a.cache)
-    strategies = {'quotas (few-shot rows per intent)': dict(strategy='quotas'),
-                  'evol, rephrase only (each seed said again)': dict(strategy='evol', evolutions=['rephrase']),
-                  'evol, rephrase only, seeds as parents, no novelty filter': dict(strategy='evol', evolutions=['rephrase'], similarity=None,
-                                                                                  max_rounds=1, overgenerate=1.0)}
+    strategies = {'quotas': ('quotas (few-shot rows per intent)', dict(strategy='quotas')),
+                  'rephrase': ('evol, rephrase only (each seed said again)', dict(strategy='evol', evolutions=['rephrase'])),
+                  'rephrase-seeds': ('evol, rephrase only, seeds as parents, no novelty filter',
+                                     dict(strategy='evol', evolutions=['rephrase'], similarity=None, max_rounds=1, overgenerate=1.0))}
+    strategies = dict(strategies[k.strip()] for k in a.strategies.split(','))
     batches = {}
     for label, how in strategies.items():
         print(f'\n== {label}')
         batches[label] = run(seeds, real, test, teacher, a, **how)
+    if len(batches) < 2: return
     both = pl.concat([b for b, _ in list(batches.values())[:2]], how='diagonal_relaxed')
     cmp = sk.compare_tstr(test, seeds=seeds, synthetic=both, real=real)
     print(f'\n== the first two batches together: {both.height} rows, {sum(s for _, s in list(batches.values())[:2]):.0f}s of generation, '
@@ -53,13 +57,16 @@ def run(seeds, real, test, teacher, a, **how):
           f'({led["calls"].sum() - before["calls"].sum()} calls, {led["cached"].sum() - before["cached"].sum()} from the cache)')
     settings = {'no judges': [], 'default judges': sk.default_judges(seeds),
                 'default + label consistency': sk.default_judges(seeds) + [sk.LabelConsistency()],
-                'default + label likelihood': sk.default_judges(seeds) + [sk.LabelLikelihood(teacher)]}
+                'default + label likelihood': sk.default_judges(seeds) + [sk.LabelLikelihood(teacher)],
+                'default + label fit': sk.default_judges(seeds) + [sk.LabelFit(teacher, topic='Customer messages to a bank')]}
     for name, js in settings.items():
+        t1 = time.time()
         syn = sk.judge(kept, js, seeds=seeds).filter(pl.col('keep')) if js else kept
+        took = time.time() - t1
         cmp = sk.compare_tstr(test, seeds=seeds, synthetic=syn, real=real)
         f1 = dict(zip(cmp.table['setting'].to_list(), cmp.table['macro_f1'].to_list()))
         print(f'{name:<28} synthetic rows {syn.height:5d}  macro-F1: ' + '  '.join(f'{k} {v:.3f}' for k, v in f1.items())
-              + f'  gap closed {cmp.gap_closed:.1%}')
+              + f'  gap closed {cmp.gap_closed:.1%}  (judged in {took:.0f}s)')
     # How good could any judge make these rows? A classifier trained on the full real train set (which no judge has) reads
     # each synthetic row; the share it files under the intended intent is the rows' label accuracy. Keeping only those rows
     # is the ceiling a perfect label filter could reach; moving every row to the label it reads as, the ceiling of a perfect relabeller.

