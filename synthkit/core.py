@@ -4,16 +4,17 @@
 
 # %% ../nbs/00_core.ipynb #e27c871c
 from __future__ import annotations
-import csv, hashlib, html, io, json, unicodedata
+import builtins, csv, functools, hashlib, html, inspect, io, json, re, typing, unicodedata
 from pathlib import Path
 from typing import Any, Iterable
-import polars as pl
+import numpy as np, polars as pl
 
 # %% auto #0
-__all__ = ['COLUMNS', 'SHAPE_COLUMNS', 'PROVENANCE', 'ID_FIELDS', 'SynthkitError', 'SeedError', 'TeacherError', 'CallError',
-           'BudgetError', 'GenerateError', 'JudgeError', 'DiversityError', 'StudentError', 'CollapseError',
-           'ExportError', 'SynthkitWarning', 'schema_table', 'content_id', 'with_ids', 'read_records', 'records_of',
-           'to_frame', 'Cards', 'show']
+__all__ = ['COLUMNS', 'SHAPE_COLUMNS', 'PROVENANCE', 'ID_FIELDS', 'GENERATION', 'STAGE_COLUMNS', 'SynthkitError', 'SeedError',
+           'TeacherError', 'CallError', 'BudgetError', 'GenerateError', 'JudgeError', 'DiversityError', 'StudentError',
+           'CollapseError', 'ExportError', 'SynthkitWarning', 'schema_table', 'content_id', 'with_ids', 'read_records',
+           'records_of', 'to_frame', 'card_html', 'Cards', 'show', 'words', 'one_line', 'normalize_text',
+           'shingle_hashes', 'judge_columns', 'dropped_by', 'patch']
 
 # %% ../nbs/00_core.ipynb #9ff741c3
 class SynthkitError(Exception):
@@ -49,9 +50,11 @@ _message = pl.Struct({'role': pl.String, 'content': pl.String})
 _instance = pl.Struct({'input': pl.String, 'output': pl.String})
 
 COLUMNS = {  # name: (dtype, meaning)
-    'id':          (pl.String,  'stable content hash of the row (kind, text, label and shape fields): equal content, equal id'),
+    'id':          (pl.String,  'stable content hash of the row (kind, text, label and shape fields): '
+                                'equal content, equal id'),
     'kind':        (pl.String,  'shape of the row: "text" (labelled text), "instruction" (task -> response) or "chat"'),
-    'text':        (pl.String,  'the text that diversity, dedup and privacy checks read: the text, the instruction, or the first user turn'),
+    'text':        (pl.String,  'the text that diversity, dedup and privacy checks read: the text, the instruction, '
+                                'or the first user turn'),
     'label':       (pl.String,  'class or intent, when the data is labelled'),
     'instruction': (pl.String,  'instruction tasks: the task'),
     'input':       (pl.String,  'instruction tasks: the optional input ("" when none)'),
@@ -68,9 +71,11 @@ COLUMNS = {  # name: (dtype, meaning)
     'output_tokens':(pl.Int64,  'completion tokens of the call, shared out over its rows'),
     'cost_usd':    (pl.Float64, 'dollars of the call, shared out over its rows'),
 }
-SHAPE_COLUMNS = {'text': ['text', 'label'], 'instruction': ['text', 'label', 'instruction', 'input', 'output', 'instances'],
+SHAPE_COLUMNS = {'text': ['text', 'label'],
+                 'instruction': ['text', 'label', 'instruction', 'input', 'output', 'instances'],
                  'chat': ['text', 'label', 'messages']}
-PROVENANCE = ['source', 'parent_ids', 'strategy', 'round', 'teacher', 'prompt_hash', 'input_tokens', 'output_tokens', 'cost_usd']
+PROVENANCE = ['source', 'parent_ids', 'strategy', 'round', 'teacher', 'prompt_hash',
+              'input_tokens', 'output_tokens', 'cost_usd']
 
 # %% ../nbs/00_core.ipynb #cab7cbc6
 def schema_table()->pl.DataFrame:
@@ -102,19 +107,24 @@ def with_ids(df:pl.DataFrame)->pl.DataFrame:
 
 # %% ../nbs/00_core.ipynb #399496f6
 def _decode(data:bytes, name:str, error:type)->str:
+    "The text of a file's bytes: UTF-16 with a BOM, else UTF-8 (a BOM allowed); an error names the line and column."
     if data.startswith((b'\xff\xfe', b'\xfe\xff')):
         try: return data.decode('utf-16')
         except UnicodeDecodeError as e:
-            raise error(f'starts like UTF-16 text but byte {e.start} is not ({e.reason})', where=name, fix='save the file as UTF-8') from None
+            raise error(f'starts like UTF-16 text but byte {e.start} is not ({e.reason})', where=name,
+                        fix='save the file as UTF-8') from None
     try: return data.decode('utf-8-sig')
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b'\n') + 1
         col = e.start - (data.rfind(b'\n', 0, e.start) + 1) + 1
         raise error(f'not UTF-8 text (byte 0x{data[e.start]:02x} at column {col})', where=f'{name} line {line}',
-                    fix='save the file as UTF-8 (in Python: open(path, encoding="latin-1").read() and write it back with encoding="utf-8")') from None
+                    fix='save the file as UTF-8 (in Python: open(path, encoding="latin-1").read() '
+                        'and write it back with encoding="utf-8")') from None
 
+# %% ../nbs/00_core.ipynb #d4e1749c
 def _json_kind(v)->str:
-    return {dict: 'an object', list: 'an array', str: 'a string', bool: 'true/false', type(None): 'null'}.get(type(v), 'a number')
+    return {dict: 'an object', list: 'an array', str: 'a string', bool: 'true/false',
+            type(None): 'null'}.get(type(v), 'a number')
 
 def _jsonl_records(txt, name, error):
     out = []
@@ -130,7 +140,8 @@ def _jsonl_records(txt, name, error):
         out.append((f'{name} line {i}', rec))
     return out
 
-def _json_records(txt, name, error):
+# %% ../nbs/00_core.ipynb #e65f1ffc
+def _json_rows(txt, name, error)->list:
     try: data = json.loads(txt)
     except json.JSONDecodeError as e:
         raise error(f'malformed JSON ({e.msg} at column {e.colno})', where=f'{name} line {e.lineno}',
@@ -142,9 +153,13 @@ def _json_records(txt, name, error):
                         fix='save a JSON array of row objects, or one object per line as .jsonl')
         data = data[lists[0]]
     if not isinstance(data, list):
-        raise error(f'the file holds {_json_kind(data)}, not a list of rows', where=name, fix='save a JSON array of row objects')
+        raise error(f'the file holds {_json_kind(data)}, not a list of rows', where=name,
+                    fix='save a JSON array of row objects')
+    return data
+
+def _json_records(txt, name, error):
     out = []
-    for i, rec in enumerate(data):
+    for i, rec in enumerate(_json_rows(txt, name, error)):
         if isinstance(rec, str): rec = {'text': rec}
         if not isinstance(rec, dict):
             raise error(f'item {i} is {_json_kind(rec)}, not an object or a string', where=name,
@@ -152,12 +167,14 @@ def _json_records(txt, name, error):
         out.append((f'{name} item {i}', rec))
     return out
 
+# %% ../nbs/00_core.ipynb #82f536bd
 def _csv_records(txt, name, error, delimiter):
     rd = csv.DictReader(io.StringIO(txt, newline=''), delimiter=delimiter)
     if not rd.fieldnames: return []
     if len(set(rd.fieldnames)) != len(rd.fieldnames):
         dup = sorted({f for f in rd.fieldnames if rd.fieldnames.count(f) > 1})
-        raise error(f'the header names a column twice ({", ".join(dup)})', where=f'{name} line 1', fix='give every column its own name')
+        raise error(f'the header names a column twice ({", ".join(dup)})', where=f'{name} line 1',
+                    fix='give every column its own name')
     out = []
     try:
         for rec in rd:
@@ -165,8 +182,20 @@ def _csv_records(txt, name, error, delimiter):
                 raise error(f'{len(rd.fieldnames) + len(rec[None])} fields but the header has {len(rd.fieldnames)}',
                             where=f'{name} line {rd.line_num}', fix='quote fields that contain the delimiter ("like, this")')
             out.append((f'{name} line {rd.line_num}', rec))
-    except csv.Error as e: raise error(f'not valid CSV ({e})', where=f'{name} line {rd.line_num}', fix='check the quoting on that line') from None
+    except csv.Error as e:
+        raise error(f'not valid CSV ({e})', where=f'{name} line {rd.line_num}', fix='check the quoting on that line') from None
     return out
+
+# %% ../nbs/00_core.ipynb #d1be61b9
+_READERS = {'.jsonl': _jsonl_records, '.ndjson': _jsonl_records, '.json': _json_records,
+            '.csv': lambda t,n,e: _csv_records(t, n, e, ','), '.tsv': lambda t,n,e: _csv_records(t, n, e, '\t')}
+
+def _parquet_records(path:Path, error)->list[tuple[str, dict]]:
+    try: df = pl.read_parquet(path)
+    except Exception as e:
+        raise error(f'not a readable parquet file ({type(e).__name__}: {e})', where=path.name,
+                    fix='re-save it with DataFrame.write_parquet') from None
+    return [(f'{path.name} row {i}', r) for i, r in enumerate(df.iter_rows(named=True))]
 
 def read_records(path:str|Path,              # a .jsonl, .json, .csv, .tsv or .parquet file
                  error:type=SynthkitError,   # the error class to raise (each stage passes its own)
@@ -174,31 +203,34 @@ def read_records(path:str|Path,              # a .jsonl, .json, .csv, .tsv or .p
     "Read a file into `(where, record)` pairs; `where` names the file and line (or item/row) for error messages."
     path = Path(path)
     name, suf = path.name, ''.join(path.suffixes[-1:]).lower()
-    if not path.exists(): raise error('no such file', where=str(path), fix='check the path (relative paths start at the notebook\'s folder)')
+    if not path.exists():
+        raise error('no such file', where=str(path), fix='check the path (relative paths start at the notebook\'s folder)')
     if path.is_dir(): raise error('a folder, not a file', where=str(path), fix='point at one .jsonl, .json, .csv or .parquet file')
-    if suf == '.parquet':
-        try: df = pl.read_parquet(path)
-        except Exception as e: raise error(f'not a readable parquet file ({type(e).__name__}: {e})', where=name, fix='re-save it with DataFrame.write_parquet') from None
-        return [(f'{name} row {i}', r) for i, r in enumerate(df.iter_rows(named=True))]
-    readers = {'.jsonl': _jsonl_records, '.ndjson': _jsonl_records, '.json': _json_records,
-               '.csv': lambda t,n,e: _csv_records(t, n, e, ','), '.tsv': lambda t,n,e: _csv_records(t, n, e, '\t')}
-    if suf not in readers:
+    if suf == '.parquet': return _parquet_records(path, error)
+    if suf not in _READERS:
         raise error(f'unknown file type "{suf or "(none)"}"', where=name, fix='use .jsonl, .json, .csv, .tsv or .parquet')
-    return readers[suf](_decode(path.read_bytes(), name, error), name, error)
+    return _READERS[suf](_decode(path.read_bytes(), name, error), name, error)
 
 # %% ../nbs/00_core.ipynb #c5a1c354
 def _is_pandas(x): return type(x).__module__.split('.')[0] == 'pandas' and hasattr(x, 'to_dict')
 
-def records_of(data, error:type=SynthkitError, name:str='rows')->list[tuple[str, dict]]:
-    "`(where, record)` pairs from a path, a polars or pandas frame, a list of dicts or strings, or a dict of columns."
-    if isinstance(data, (str, Path)): return read_records(data, error)
+def _rows_of(data, error, name)->list:
+    "A list of rows from a frame (polars, lazy or pandas) or a dict of columns; anything else is passed on."
     if isinstance(data, pl.LazyFrame): data = data.collect()
     if _is_pandas(data): data = data.to_dict(orient='records')
     if isinstance(data, pl.DataFrame): data = data.to_dicts()
     if isinstance(data, dict):
         if not all(isinstance(v, (list, tuple)) for v in data.values()):
-            raise error('a dict whose values are not all lists', where=name, fix='pass columns as {"text": [...], "label": [...]} or a list of row dicts')
+            raise error('a dict whose values are not all lists', where=name,
+                        fix='pass columns as {"text": [...], "label": [...]} or a list of row dicts')
         data = [dict(zip(data, vs)) for vs in zip(*data.values())]
+    return data
+
+# %% ../nbs/00_core.ipynb #fa447bbc
+def records_of(data, error:type=SynthkitError, name:str='rows')->list[tuple[str, dict]]:
+    "`(where, record)` pairs from a path, a polars or pandas frame, a list of dicts or strings, or a dict of columns."
+    if isinstance(data, (str, Path)): return read_records(data, error)
+    data = _rows_of(data, error, name)
     if not isinstance(data, (list, tuple)):
         raise error(f'cannot read rows from a {type(data).__name__}', where=name,
                     fix='pass a path, a polars or pandas DataFrame, or a list of dicts or strings')
@@ -206,10 +238,12 @@ def records_of(data, error:type=SynthkitError, name:str='rows')->list[tuple[str,
     for i, r in enumerate(data):
         if isinstance(r, str): r = {'text': r}
         if not isinstance(r, dict):
-            raise error(f'row {i} is a {type(r).__name__}, not a dict or a string', where=name, fix='make every row a dict like {"text": "..."} or a string')
+            raise error(f'row {i} is a {type(r).__name__}, not a dict or a string', where=name,
+                        fix='make every row a dict like {"text": "..."} or a string')
         out.append((f'{name} row {i}', r))
     return out
 
+# %% ../nbs/00_core.ipynb #cfded949
 def to_frame(data, error:type=SynthkitError, name:str='rows')->pl.DataFrame:
     "A polars DataFrame from a path, a polars or pandas frame, a list of dicts or strings, or a dict of columns."
     if isinstance(data, pl.DataFrame): return data
@@ -220,11 +254,12 @@ def to_frame(data, error:type=SynthkitError, name:str='rows')->pl.DataFrame:
                     fix='give each field one type in every row (all text, or all numbers)') from None
 
 # %% ../nbs/00_core.ipynb #d67effae
-_SCORE_SKIP = set(COLUMNS) | {'keep', 'reasons'}
+_SCORE_SKIP = set(COLUMNS) | {'keep', 'reasons', 'dropped_by'}
 
 def _esc(v)->str: return html.escape('' if v is None else str(v))
 
 def _body(r:dict)->str:
+    "The row's content as escaped HTML: the conversation, the task and its response, or the text."
     if r.get('messages'):
         return ''.join(f'<div><b>{_esc(m.get("role"))}</b>: {_esc(m.get("content"))}</div>' for m in r['messages'])
     if r.get('instruction') is not None:
@@ -232,28 +267,53 @@ def _body(r:dict)->str:
         return ''.join(f'<div><b>{k}</b>: {_esc(v)}</div>' for k,v in parts if v)
     return f'<div>{_esc(r.get("text"))}</div>'
 
-def _card(r:dict)->str:
-    label = f'<span style="background:#e8eefc;border-radius:3px;padding:0 4px">{_esc(r["label"])}</span> ' if r.get('label') is not None else ''
-    keep = {True: '<span style="color:#1a7f37">kept</span> ', False: '<span style="color:#cf222e">dropped</span> '}.get(r.get('keep'), '')
-    scores = [f'{_esc(k)}={v:.3g}' if isinstance(v, float) else f'{_esc(k)}={_esc(v)}' for k,v in r.items()
-              if k not in _SCORE_SKIP and isinstance(v, (int, float)) and not isinstance(v, bool)]
-    reasons = r.get('reasons')
-    reasons = _esc('; '.join(reasons) if isinstance(reasons, list) else reasons) if reasons else ''
+# %% ../nbs/00_core.ipynb #236f35e9
+def _scores(r:dict)->list[str]:
+    "`name=value` for the row's numeric columns that are not part of the schema (judge scores, counts)."
+    return [f'{_esc(k)}={v:.3g}' if isinstance(v, float) else f'{_esc(k)}={_esc(v)}' for k,v in r.items()
+            if k not in _SCORE_SKIP and isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+def _reasons(r:dict)->str:
+    rs = r.get('reasons')
+    return _esc('; '.join(rs) if isinstance(rs, list) else rs) if rs else ''
+
+# %% ../nbs/00_core.ipynb #d33a46d4
+_TAG = {True: '<span style="color:#1a7f37">kept</span> ', False: '<span style="color:#cf222e">dropped</span> '}
+
+def _compact(r:dict)->str:
+    why = _reasons(r)
+    return (f'<div class="sk-row" style="margin:2px 0;color:{"#222" if r.get("keep", True) else "#999"}">'
+            f'<code>{_esc(r.get("label") or "")}</code> {_esc(r.get("text") or "")}'
+            + (f' <i>({why})</i>' if why else '') + '</div>')
+
+def card_html(r:dict,                # one row, as a dict
+              state:str|None=None,   # a word for where the row stands (else kept/dropped from `keep`)
+              current:bool=False,    # highlight it (the review cursor)
+              compact:bool=False,    # one line: label, text, reasons
+             )->str:
+    "One row as an escaped HTML card: label, content, scores and reasons, provenance."
+    if compact: return _compact(r)
+    label = (f'<span style="background:#e8eefc;border-radius:3px;padding:0 4px">{_esc(r["label"])}</span> '
+             if r.get('label') is not None else '')
+    tag = f'<span class="sk-state">{_esc(state)}</span> ' if state is not None else _TAG.get(r.get('keep'), '')
     prov = ' · '.join(_esc(f'{k}={r[k]}') for k in ['source', 'strategy', 'round', 'teacher', 'id'] if r.get(k) is not None)
-    foot = ' · '.join(x for x in [', '.join(scores), reasons] if x)
-    return (f'<div style="border:1px solid #ccc;border-radius:6px;padding:6px 10px;margin:4px 0">'
-            f'<div>{keep}{label}</div>{_body(r)}'
+    foot = ' · '.join(x for x in [', '.join(_scores(r)), _reasons(r)] if x)
+    border = '2px solid #0969da' if current else '1px solid #ccc'
+    return (f'<div class="sk-card" style="border:{border};border-radius:6px;padding:6px 10px;margin:4px 0">'
+            f'<div>{tag}{label}</div>{_body(r)}'
             + (f'<div style="color:#555;font-size:90%">{foot}</div>' if foot else '')
             + f'<div style="color:#888;font-size:80%">{prov}</div></div>')
 
+# %% ../nbs/00_core.ipynb #0d87456a
 class Cards:
     "Rows of a frame shown as readable, escaped cards."
     def __init__(self, rows:list[dict], total:int): self.rows,self.total = rows,total
     def _repr_html_(self):
         more = f'<div style="color:#888">{len(self.rows)} of {self.total} rows</div>'
-        return '<div>' + ''.join(_card(r) for r in self.rows) + more + '</div>'
+        return '<div>' + ''.join(card_html(r) for r in self.rows) + more + '</div>'
     def __repr__(self):
-        return '\n'.join(f'[{r.get("label") or ""}] {r.get("text")}' for r in self.rows) + f'\n({len(self.rows)} of {self.total} rows)'
+        lines = [f'[{r.get("label") or ""}] {r.get("text")}' for r in self.rows]
+        return '\n'.join(lines) + f'\n({len(self.rows)} of {self.total} rows)'
 
 def show(frame,         # any stage's rows (a DataFrame, list of dicts or path)
          n:int=10,      # how many rows to show
@@ -262,3 +322,81 @@ def show(frame,         # any stage's rows (a DataFrame, list of dicts or path)
     "Render rows as readable cards: text, label, scores and provenance, HTML-escaped."
     df = to_frame(frame)
     return Cards(df.slice(offset, n).to_dicts(), len(df))
+
+# %% ../nbs/00_core.ipynb #501e78b3
+_WORD = re.compile(r'\w+', re.UNICODE)
+
+def words(s:str)->list[str]:
+    "Lowercased word tokens of `s`."
+    return _WORD.findall((s or '').lower())
+
+def one_line(text)->str:
+    "`text` on one line: every run of whitespace (newlines included) becomes one space."
+    return ' '.join(str(text or '').split())
+
+def normalize_text(s:str)->str:
+    "Case-folded, accent-stripped, punctuation-free, single-spaced: for exact-duplicate checks."
+    s = unicodedata.normalize('NFKD', s or '').encode('ascii', 'ignore').decode().lower()
+    return ' '.join(re.findall(r'\w+', s))
+
+# %% ../nbs/00_core.ipynb #fd8317e8
+def shingle_hashes(texts:list[str], k:int=5)->tuple[np.ndarray, np.ndarray]:
+    "32-bit hashes of every character k-gram of every normalised text, and each text's first index (every text gets one)."
+    norm = [(normalize_text(t) or '\x01').encode() for t in texts]
+    norm = [b if len(b) >= k else b.ljust(k, b'\x02') for b in norm]
+    lens = np.fromiter((len(b) for b in norm), dtype=np.int64, count=len(norm))
+    buf = np.frombuffer(b''.join(norm), dtype=np.uint8).astype(np.uint64)
+    ends = np.cumsum(lens)
+    n_win = len(buf) - k + 1
+    h = np.zeros(n_win, dtype=np.uint64)
+    for j in range(k): h = h * np.uint64(1099511628211) + buf[j:j + n_win]          # FNV-style multiplier, wrapping
+    h = ((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)).astype(np.uint64)     # mix down to 32 bits
+    pos = np.arange(n_win)
+    owner = np.searchsorted(ends, pos, side='right')
+    valid = pos + k <= ends[np.minimum(owner, len(ends) - 1)]
+    h, owner = h[valid], owner[valid]
+    return h, np.searchsorted(owner, np.arange(len(texts)))
+
+# %% ../nbs/00_core.ipynb #a1da776f
+GENERATION = 'generation'   # `dropped_by` of rows that generation's own checks dropped
+
+STAGE_COLUMNS = {  # name: (dtype, meaning)
+    'keep':       (pl.Boolean, 'whether the row is still in: generation and every judge so far kept it'),
+    'reasons':    (pl.List(pl.String), 'why the row was dropped, one reason per stage that dropped it'),
+    'dropped_by': (pl.String, f'the first stage that dropped the row: "{GENERATION}" or a judge\'s name; null while kept'),
+}
+
+def judge_columns(frame:pl.DataFrame)->list[str]:
+    "Names of the judges whose score and `<name>_reason` columns `frame` holds, in column order."
+    cols = set(frame.columns)
+    return [c[:-len('_reason')] for c in frame.columns if c.endswith('_reason') and c[:-len('_reason')] in cols]
+
+# %% ../nbs/00_core.ipynb #bb137d8f
+def dropped_by(frame:pl.DataFrame)->list[str|None]:
+    "The stage that first dropped each row (`GENERATION` or a judge's name), `None` for rows still kept."
+    if 'dropped_by' in frame.columns: return frame['dropped_by'].to_list()
+    judges = judge_columns(frame)
+    keep = frame['keep'].to_list() if 'keep' in frame.columns else [True] * frame.height
+    reasons = frame['reasons'].to_list() if 'reasons' in frame.columns else [None] * frame.height
+    def stage(rs):
+        for r in rs or []:
+            for j in judges:
+                if r == j or r.startswith(j + ':'): return j
+            return GENERATION
+        return None
+    return [stage(rs) or (None if k is not False else GENERATION) for rs, k in zip(reasons, keep)]
+
+# %% ../nbs/00_core.ipynb #1c6b85ac
+def _classes(ann, ns:dict)->tuple:
+    if isinstance(ann, str): ann = eval(ann, ns)
+    args = typing.get_args(ann)
+    return args if args else (ann,)
+
+def patch(f=None, *, as_prop:bool=False):
+    "Add `f` to the class its first parameter is annotated with (`def m(self:Cls)`); `as_prop=True` makes a property."
+    if f is None: return functools.partial(patch, as_prop=as_prop)
+    first = next(iter(inspect.signature(f).parameters))
+    for cls in _classes(f.__annotations__[first], f.__globals__):
+        f.__qualname__ = f'{cls.__name__}.{f.__name__}'
+        setattr(cls, f.__name__, property(f) if as_prop else f)
+    return f.__globals__.get(f.__name__, getattr(builtins, f.__name__, None))
