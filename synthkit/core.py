@@ -133,7 +133,8 @@ def _jsonl_records(txt, name, error):
         try: rec = json.loads(line)
         except json.JSONDecodeError as e:
             raise error(f'malformed JSON ({e.msg} at column {e.colno})', where=f'{name} line {i}',
-                        fix='each line must be one complete JSON object, e.g. {"text": "...", "label": "..."}') from None
+                        fix='each line must be one complete JSON object, '
+                            'e.g. {"text": "...", "label": "..."}') from None
         if not isinstance(rec, dict):
             raise error(f'the line holds {_json_kind(rec)}, not a JSON object', where=f'{name} line {i}',
                         fix='write each row as an object with named fields, e.g. {"text": "..."}')
@@ -180,10 +181,12 @@ def _csv_records(txt, name, error, delimiter):
         for rec in rd:
             if None in rec:
                 raise error(f'{len(rd.fieldnames) + len(rec[None])} fields but the header has {len(rd.fieldnames)}',
-                            where=f'{name} line {rd.line_num}', fix='quote fields that contain the delimiter ("like, this")')
+                            where=f'{name} line {rd.line_num}',
+                            fix='quote fields that contain the delimiter ("like, this")')
             out.append((f'{name} line {rd.line_num}', rec))
     except csv.Error as e:
-        raise error(f'not valid CSV ({e})', where=f'{name} line {rd.line_num}', fix='check the quoting on that line') from None
+        raise error(f'not valid CSV ({e})', where=f'{name} line {rd.line_num}',
+                    fix='check the quoting on that line') from None
     return out
 
 # %% ../nbs/00_core.ipynb #d1be61b9
@@ -204,11 +207,14 @@ def read_records(path:str|Path,              # a .jsonl, .json, .csv, .tsv or .p
     path = Path(path)
     name, suf = path.name, ''.join(path.suffixes[-1:]).lower()
     if not path.exists():
-        raise error('no such file', where=str(path), fix='check the path (relative paths start at the notebook\'s folder)')
-    if path.is_dir(): raise error('a folder, not a file', where=str(path), fix='point at one .jsonl, .json, .csv or .parquet file')
+        raise error('no such file', where=str(path),
+                    fix='check the path (relative paths start at the notebook\'s folder)')
+    if path.is_dir():
+        raise error('a folder, not a file', where=str(path), fix='point at one .jsonl, .json, .csv or .parquet file')
     if suf == '.parquet': return _parquet_records(path, error)
     if suf not in _READERS:
-        raise error(f'unknown file type "{suf or "(none)"}"', where=name, fix='use .jsonl, .json, .csv, .tsv or .parquet')
+        raise error(f'unknown file type "{suf or "(none)"}"', where=name,
+                    fix='use .jsonl, .json, .csv, .tsv or .parquet')
     return _READERS[suf](_decode(path.read_bytes(), name, error), name, error)
 
 # %% ../nbs/00_core.ipynb #c5a1c354
@@ -278,6 +284,7 @@ def _reasons(r:dict)->str:
     return _esc('; '.join(rs) if isinstance(rs, list) else rs) if rs else ''
 
 # %% ../nbs/00_core.ipynb #d33a46d4
+_PROVENANCE_SHOWN = ['source', 'strategy', 'round', 'teacher', 'id']
 _TAG = {True: '<span style="color:#1a7f37">kept</span> ', False: '<span style="color:#cf222e">dropped</span> '}
 
 def _compact(r:dict)->str:
@@ -296,7 +303,7 @@ def card_html(r:dict,                # one row, as a dict
     label = (f'<span style="background:#e8eefc;border-radius:3px;padding:0 4px">{_esc(r["label"])}</span> '
              if r.get('label') is not None else '')
     tag = f'<span class="sk-state">{_esc(state)}</span> ' if state is not None else _TAG.get(r.get('keep'), '')
-    prov = ' · '.join(_esc(f'{k}={r[k]}') for k in ['source', 'strategy', 'round', 'teacher', 'id'] if r.get(k) is not None)
+    prov = ' · '.join(_esc(f'{k}={r[k]}') for k in _PROVENANCE_SHOWN if r.get(k) is not None)
     foot = ' · '.join(x for x in [', '.join(_scores(r)), _reasons(r)] if x)
     border = '2px solid #0969da' if current else '1px solid #ccc'
     return (f'<div class="sk-card" style="border:{border};border-radius:6px;padding:6px 10px;margin:4px 0">'
@@ -341,7 +348,7 @@ def normalize_text(s:str)->str:
 
 # %% ../nbs/00_core.ipynb #fd8317e8
 def shingle_hashes(texts:list[str], k:int=5)->tuple[np.ndarray, np.ndarray]:
-    "32-bit hashes of every character k-gram of every normalised text, and each text's first index (every text gets one)."
+    "32-bit hashes of every character k-gram of each normalised text, and where each text's hashes start."
     norm = [(normalize_text(t) or '\x01').encode() for t in texts]
     norm = [b if len(b) >= k else b.ljust(k, b'\x02') for b in norm]
     lens = np.fromiter((len(b) for b in norm), dtype=np.int64, count=len(norm))
@@ -363,7 +370,8 @@ GENERATION = 'generation'   # `dropped_by` of rows that generation's own checks 
 STAGE_COLUMNS = {  # name: (dtype, meaning)
     'keep':       (pl.Boolean, 'whether the row is still in: generation and every judge so far kept it'),
     'reasons':    (pl.List(pl.String), 'why the row was dropped, one reason per stage that dropped it'),
-    'dropped_by': (pl.String, f'the first stage that dropped the row: "{GENERATION}" or a judge\'s name; null while kept'),
+    'dropped_by': (pl.String, f'the first stage that dropped the row: "{GENERATION}" or a judge\'s name; '
+                              'null while kept'),
 }
 
 def judge_columns(frame:pl.DataFrame)->list[str]:
