@@ -11,6 +11,7 @@ from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
 from .teachers import *
+from .openai_teacher import *
 from .calls import *
 from .generate import *
 from .judge import *

@@ -1,0 +1,152 @@
+"""A small fake of the OpenAI API on 127.0.0.1, for what a real local server cannot show.
+
+POST /v1/chat/completions, POST /v1/completions and GET /v1/models, with OpenAI's rate-limit headers
+(`x-ratelimit-limit-requests`, `-remaining-requests`, `-limit-tokens`, `-remaining-tokens`, `-reset-*`; `headers=False`
+leaves them out, as a local server does) and scripted faults by the index of the completion request:
+
+    FakeOpenAI(script={0: {'status': 429, 'retry_after': 1}, 3: 500, 5: 'drop'})
+
+Errors have OpenAI's shape: {"error": {"message", "type", "code"}}. A model not in `models` is a 404 (model_not_found),
+a prompt longer than `context` tokens a 400 (context_length_exceeded), a key not in `keys` a 401. Tokens are words."""
+import json, threading, time
+from collections import Counter, deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+def words(text) -> int: return len(str(text).split())
+
+def said(content) -> str:
+    "A message's content as text (a string or a list of text parts)."
+    if isinstance(content, str): return content
+    return ' '.join(p.get('text', '') for p in content or [] if isinstance(p, dict))
+
+def default_reply(body: dict) -> str:
+    "Echo the last user turn (chat) or the prompt's last line (completion); a JSON object when JSON is asked for."
+    if body.get('response_format', {}).get('type') in ('json_object', 'json_schema'): return json.dumps({'score': 4, 'reason': 'fits'})
+    if 'messages' in body:
+        user = [said(m.get('content')) for m in body['messages'] if m.get('role') == 'user']
+        return f'reply to: {user[-1] if user else ""}'
+    return f' continued: {str(body.get("prompt", "")).splitlines()[-1] if body.get("prompt") else ""}'
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def log_message(self, *a): pass
+    def do_GET(self): self.server.fake.handle(self, 'GET')
+    def do_POST(self): self.server.fake.handle(self, 'POST')
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads, allow_reuse_address = True, True
+    def handle_error(self, request, client_address): pass   # clients hanging up are normal here
+
+class FakeOpenAI:
+    "The fake server: `with FakeOpenAI() as fake: OpenAITeacher(base_url=fake.url, ...)`."
+    def __init__(self, models=('gpt-test', 'gpt-5.4-mini'), # the models it serves
+                 reply=default_reply,     # reply(body) -> the answer's text
+                 headers=True,            # send x-ratelimit-* headers
+                 rpm=600, tpm=200_000,    # the limits the headers announce (and that a 429 enforces when `enforce`)
+                 enforce=False,           # answer 429 when a request would pass the limits of the last minute
+                 script=None,             # {n: status | {'status', 'retry_after', 'retry_after_ms', 'code'} | 'drop'}
+                 keys=None,               # accepted API keys (None: any)
+                 context=4096,            # most prompt + max_tokens, in words
+                 latency=0.0):            # seconds before each completion reply
+        self.models, self.reply, self.headers, self.rpm, self.tpm = list(models), reply, headers, rpm, tpm
+        self.enforce, self.script, self.keys, self.context, self.latency = enforce, dict(script or {}), keys, context, latency
+        self.requests, self.statuses, self.answered = [], Counter(), Counter()
+        self.window, self.lock, self.n, self.in_flight, self.max_in_flight = deque(), threading.Lock(), 0, 0, 0
+
+    def __enter__(self):
+        self.server = _Server(('127.0.0.1', 0), _Handler)
+        self.server.fake = self
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown(); self.server.server_close()
+
+    @property
+    def url(self) -> str: return f'http://127.0.0.1:{self.server.server_address[1]}/v1'
+
+    def paid(self) -> int: return sum(self.answered.values())
+    def duplicates(self) -> dict: return {k: v for k, v in self.answered.items() if v > 1}
+
+    def limits(self, now: float) -> dict:
+        "The rate-limit headers after the requests of the last minute."
+        while self.window and self.window[0][0] < now - 60: self.window.popleft()
+        used = sum(t for _, t in self.window)
+        return {'x-ratelimit-limit-requests': str(self.rpm), 'x-ratelimit-remaining-requests': str(max(0, self.rpm - len(self.window))),
+                'x-ratelimit-limit-tokens': str(self.tpm), 'x-ratelimit-remaining-tokens': str(max(0, self.tpm - used)),
+                'x-ratelimit-reset-requests': '1s', 'x-ratelimit-reset-tokens': '6m0s'} if self.headers else {}
+
+    def send(self, h, status: int, body: dict, extra: dict | None = None):
+        data = json.dumps(body).encode()
+        with self.lock: self.statuses[status] += 1
+        h.send_response(status)
+        for k, v in ({'content-type': 'application/json', 'content-length': str(len(data))} | (extra or {})).items(): h.send_header(k, v)
+        h.end_headers(); h.wfile.write(data)
+
+    def error(self, h, status: int, message: str, code: str | None = None, extra: dict | None = None):
+        kind = {400: 'invalid_request_error', 401: 'invalid_request_error', 404: 'invalid_request_error', 429: 'requests'}
+        self.send(h, status, {'error': {'message': message, 'type': kind.get(status, 'server_error'), 'code': code}}, extra)
+
+    def handle(self, h, method: str):
+        n = int(h.headers.get('content-length') or 0)
+        body = json.loads(h.rfile.read(n) or b'{}') if n else {}
+        path = h.path.split('?')[0]
+        rec = {'method': method, 'path': path, 'headers': {k.lower(): v for k, v in h.headers.items()}, 'body': body}
+        with self.lock: self.requests.append(rec)
+        key = rec['headers'].get('authorization', '').removeprefix('Bearer ')
+        if self.keys is not None and key not in self.keys:
+            return self.error(h, 401, 'Incorrect API key provided.', 'invalid_api_key')
+        if method == 'GET' and path == '/v1/models':
+            return self.send(h, 200, {'object': 'list', 'data': [{'id': m, 'object': 'model', 'owned_by': 'fake'} for m in self.models]})
+        if method == 'POST' and path in ('/v1/chat/completions', '/v1/completions'): return self.complete(h, path, body)
+        self.error(h, 404, f'no route {method} {path}')
+
+    def fault(self, h, n: int) -> bool:
+        "Answer the scripted fault of request `n`, if it has one."
+        f = self.script.get(n)
+        if f is None: return False
+        if f == 'drop': h.close_connection = True; h.connection.close(); return True
+        f = {'status': f} if isinstance(f, int) else f
+        extra = {'retry-after': str(f['retry_after'])} if 'retry_after' in f else {}
+        if 'retry_after_ms' in f: extra['retry-after-ms'] = str(f['retry_after_ms'])
+        st = f['status']
+        msg = {429: 'Rate limit reached for requests', 401: 'Incorrect API key provided.', 500: 'The server had an error'}
+        self.error(h, st, f.get('message', msg.get(st, f'error {st}')), f.get('code'), extra | self.limits(time.time()))
+        return True
+
+    def complete(self, h, path: str, body: dict):
+        with self.lock: n, self.n = self.n, self.n + 1
+        if self.fault(h, n): return
+        if body.get('model') not in self.models:
+            return self.error(h, 404, f'The model `{body.get("model")}` does not exist or you do not have access to it.', 'model_not_found')
+        chat = path.endswith('chat/completions')
+        prompt = ' '.join(said(m.get('content')) for m in body.get('messages', [])) if chat else str(body.get('prompt', ''))
+        most = body.get('max_completion_tokens') or body.get('max_tokens') or 16
+        p = words(prompt)
+        if p + most > self.context:
+            return self.error(h, 400, f"This model's maximum context length is {self.context} tokens. However, you requested "
+                                      f'{p + most} tokens ({p} in the messages, {most} in the completion).', 'context_length_exceeded')
+        now = time.time()
+        with self.lock:
+            limits = self.limits(now)
+            if self.enforce and (len(self.window) >= self.rpm or sum(t for _, t in self.window) + p + most > self.tpm):
+                return self.error(h, 429, 'Rate limit reached', None, {'retry-after': '1'} | limits)
+            self.window.append((now, p + most)); self.in_flight += 1; self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency: time.sleep(self.latency)
+            self.answer(h, body, chat, p, most, self.limits(now))
+        finally:
+            with self.lock: self.in_flight -= 1
+
+    def answer(self, h, body: dict, chat: bool, p: int, most: int, limits: dict):
+        text, finish = self.reply(body), 'stop'
+        for s in body.get('stop') or []:
+            if s in text: text = text[:text.index(s)]
+        if words(text) > most: text, finish = ' '.join(text.split()[:most]), 'length'
+        with self.lock: self.answered[json.dumps(body, sort_keys=True)] += 1
+        choice = {'index': 0, 'finish_reason': finish, 'logprobs': None}
+        choice |= {'message': {'role': 'assistant', 'content': text}} if chat else {'text': text}
+        self.send(h, 200, {'id': f'cmpl-{self.n}', 'object': 'chat.completion' if chat else 'text_completion', 'created': int(time.time()),
+                           'model': body['model'], 'choices': [choice],
+                           'usage': {'prompt_tokens': p, 'completion_tokens': words(text), 'total_tokens': p + words(text)}},
+                  limits)

@@ -1,0 +1,216 @@
+"""OpenAITeacher through the real openai SDK, over real HTTP: against the fake OpenAI API (faults, limits, errors) and
+against a real llama.cpp server (llama-cpp-python[server]) running the bundled model. Nothing leaves 127.0.0.1."""
+import json, os, pickle, socket, subprocess, sys, time, urllib.request
+from pathlib import Path
+import pytest
+from synthkit.core import TeacherError
+from synthkit.teachers import Request
+from synthkit.openai_teacher import OpenAITeacher, OPENAI_PRICING
+from fake_openai import FakeOpenAI
+
+KEY = 'sk-proj-test-SECRET-5e4d3c2b1a'
+SCORE = {'type': 'object', 'required': ['score'], 'properties': {'score': {'type': 'integer', 'minimum': 1, 'maximum': 5}}}
+
+@pytest.fixture(autouse=True)
+def no_env(monkeypatch):
+    for k in ('OPENAI_API_KEY', 'OPENAI_BASE_URL'): monkeypatch.delenv(k, raising=False)
+
+def teacher(fake, tmp_path, **kw):
+    kw = {'model': 'gpt-test', 'api_key': KEY, 'base_url': fake.url, 'cache': tmp_path/'calls.sqlite', 'progress': False,
+          'pricing': {'gpt-test': (1.0, 2.0, 1.0, 0.1)}} | kw
+    t = OpenAITeacher(**kw)
+    t.backoff_s = 0.02
+    return t
+
+def completions(fake): return [r for r in fake.requests if r['path'].endswith('completions')]
+
+def test_chat_answers_in_order_with_ledger_and_cost(tmp_path):
+    with FakeOpenAI() as fake:
+        t = teacher(fake, tmp_path, max_concurrency=4)
+        prompts = [f'Write request number {i} about a lost card' for i in range(20)]
+        rs = t.complete(prompts, max_tokens=32, system='You write data.')
+    assert [r.text for r in rs] == [f'reply to: {p}' for p in prompts]
+    assert all(r.ok and not r.cached and r.usage.input_tokens > 0 and r.cost_usd > 0 for r in rs)
+    assert t.ledger.to_frame()['calls'].sum() == 20 and fake.paid() == 20
+    assert abs(t.ledger.total_usd - sum(r.cost_usd for r in rs)) < 1e-12
+    body = completions(fake)[0]['body']
+    assert body['messages'][0] == {'role': 'system', 'content': 'You write data.'} and body['max_tokens'] == 32
+
+def test_completion_endpoint_for_base_models(tmp_path):
+    with FakeOpenAI() as fake:
+        t = teacher(fake, tmp_path, kind='completion')
+        rs = t.complete([Request('Once upon a time', prefix='Stories:\n')], max_tokens=8)
+    assert rs[0].ok and rs[0].text == ' continued: Once upon a time'
+    assert completions(fake)[0]['path'] == '/v1/completions' and completions(fake)[0]['body']['prompt'] == 'Stories:\nOnce upon a time'
+
+def test_rerun_is_served_from_cache_and_pays_nothing(tmp_path):
+    with FakeOpenAI() as fake:
+        first = teacher(fake, tmp_path).complete([f'prompt {i}' for i in range(10)])
+        t = teacher(fake, tmp_path, api_key='sk-another-key')        # a new teacher and key, the same cache file
+        again = t.complete([f'prompt {i}' for i in range(11)])
+    assert len(completions(fake)) == 11                                  # only the new prompt was sent
+    assert [r.cached for r in again] == [True] * 10 + [False]
+    assert [r.text for r in again[:10]] == [r.text for r in first]
+    assert t.ledger.to_frame()['cached'].sum() == 10 and t.ledger.total_usd == again[10].cost_usd
+
+@pytest.mark.parametrize('fault, least', [({'status': 429, 'retry_after': 1}, 0.95), ({'status': 429, 'retry_after_ms': 400}, 0.38)])
+def test_retry_after_is_honoured(tmp_path, fault, least):
+    with FakeOpenAI(script={0: fault}) as fake:
+        t = teacher(fake, tmp_path, max_concurrency=1)
+        t0 = time.monotonic(); rs = t.complete(['only one']); dt = time.monotonic() - t0
+    assert rs[0].ok and dt >= least and fake.statuses[429] == 1 and fake.paid() == 1
+
+def test_faults_are_retried_and_nothing_is_paid_twice(tmp_path):
+    script = {3: 500, 7: 502, 8: 'drop', 12: {'status': 429, 'retry_after': 0}, 20: 503}
+    with FakeOpenAI(script=script, latency=0.005) as fake:
+        t = teacher(fake, tmp_path, max_concurrency=6)
+        rs = t.complete([f'prompt {i}' for i in range(40)])
+    assert all(r.ok for r in rs), [r.error for r in rs if not r.ok]
+    assert [r.text for r in rs] == [f'reply to: prompt {i}' for i in range(40)]
+    assert fake.duplicates() == {} and fake.paid() == 40
+    assert fake.statuses[500] == fake.statuses[502] == fake.statuses[503] == fake.statuses[429] == 1
+
+def test_token_buckets_are_seeded_from_the_headers(tmp_path):
+    with FakeOpenAI(rpm=120, tpm=50_000) as fake:
+        t = teacher(fake, tmp_path)
+        t.complete([f'a fairly long few-shot prompt with many words in it, number {i}' for i in range(5)], max_tokens=4)
+    b = t.limiter.buckets
+    assert set(b) == {'requests', 'input_tokens', 'output_tokens'} and b['requests'].limit == 120
+    assert abs(b['input_tokens'].limit + b['output_tokens'].limit - 50_000) < 1e-6   # one budget, split
+    assert b['input_tokens'].limit > b['output_tokens'].limit                          # the traffic spent mostly input
+
+def test_without_headers_concurrency_adapts_alone(tmp_path):
+    with FakeOpenAI(headers=False, latency=0.05) as fake:
+        t = teacher(fake, tmp_path, max_concurrency=8)
+        rs = t.complete([f'prompt {i}' for i in range(24)])
+    assert all(r.ok for r in rs) and t.limiter.buckets == {} and fake.max_in_flight > 1
+
+def test_a_refused_key_stops_the_run(tmp_path):
+    with FakeOpenAI(keys={'sk-good'}) as fake:
+        with pytest.raises(TeacherError, match='refused the key.*OPENAI_API_KEY'): teacher(fake, tmp_path).complete(['hi'])
+
+def test_an_unknown_model_lists_the_served_ones(tmp_path):
+    with FakeOpenAI(models=['llama-3.1-8b', 'qwen2.5-7b']) as fake:
+        with pytest.raises(TeacherError, match='model "gpt-test" was not found.*llama-3.1-8b, qwen2.5-7b'):
+            teacher(fake, tmp_path).complete(['hi'])
+
+def test_a_prompt_too_long_fails_alone_with_the_fix(tmp_path):
+    with FakeOpenAI(context=60) as fake:
+        rs = teacher(fake, tmp_path).complete(['word ' * 80, 'short one'], max_tokens=8)
+    assert not rs[0].ok and 'too long for the context' in rs[0].error and '--n_ctx' in rs[0].error
+    assert rs[1].ok
+
+def test_no_credit_is_not_retried(tmp_path):
+    with FakeOpenAI(script={0: {'status': 429, 'code': 'insufficient_quota', 'message': 'You exceeded your current quota'}}) as fake:
+        with pytest.raises(TeacherError, match='no credit'): teacher(fake, tmp_path).complete(['hi'])
+    assert len(completions(fake)) == 1
+
+def test_nothing_listening_names_the_url_and_the_servers():
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    t = OpenAITeacher('m', base_url=f'http://127.0.0.1:{port}', cache=False, progress=False)
+    with pytest.raises(TeacherError) as e: t.complete(['hi'])
+    msg = str(e.value)
+    assert f'127.0.0.1:{port}/v1' in msg and 'llama_cpp.server' in msg and 'vllm serve' in msg and 'ollama serve' in msg
+
+def test_openai_itself_needs_a_key():
+    with pytest.raises(TeacherError, match='OPENAI_API_KEY'): OpenAITeacher('gpt-5.4-mini')
+
+def test_the_key_is_never_written_or_shown(tmp_path):
+    with FakeOpenAI() as fake:
+        t = teacher(fake, tmp_path)
+        t.complete([f'prompt {i}' for i in range(5)])
+        t.complete(['p'], schema=SCORE)
+    assert all(r['headers']['authorization'] == f'Bearer {KEY}' for r in fake.requests)    # it was sent...
+    for f in tmp_path.iterdir(): assert KEY.encode() not in f.read_bytes(), f                 # ...and never written
+    assert KEY not in repr(t) + repr(vars(t)) + str(t.ledger.to_frame()) + json.dumps(t.settings())
+    with pytest.raises(TypeError, match='not pickled'): pickle.dumps(t)
+
+def test_sampling_is_sent_and_part_of_the_cache_key(tmp_path):
+    with FakeOpenAI() as fake:
+        t = teacher(fake, tmp_path)
+        reqs = [Request('hi', temperature=0.2), Request('hi', temperature=0.9, top_p=0.5, top_k=20, seed=7), Request('hi')]
+        t.complete(reqs)
+        again = teacher(fake, tmp_path).complete(reqs)
+    bodies = [r['body'] for r in completions(fake)]
+    assert len(bodies) == 3 and all(r.cached for r in again)
+    sent = next(b for b in bodies if b.get('temperature') == 0.9)
+    assert (sent['top_p'], sent['top_k'], sent['seed']) == (0.5, 20, 7)      # top_k through extra_body, at the body's top
+    assert len({t.key(r) for r in reqs}) == 3
+
+def test_structured_output_is_parsed_and_repaired(tmp_path):
+    answers = iter(['{"score": 9}', '{"score": 4}'])
+    with FakeOpenAI(reply=lambda body: next(answers)) as fake:
+        rs = teacher(fake, tmp_path).complete([Request('Rate it.', schema=SCORE)])
+    assert rs[0].ok and rs[0].data == {'score': 4} and len(completions(fake)) == 2   # one repair retry
+    rf = completions(fake)[0]['body']['response_format']
+    assert rf['type'] == 'json_schema' and rf['json_schema']['schema'] == SCORE
+
+def test_a_server_without_json_schema_falls_back_to_json_mode(tmp_path):
+    refusal = {'status': 400, 'message': "Invalid value: 'json_schema'. Supported values are: 'json_object' and 'text'."}
+    with FakeOpenAI(script={0: refusal}) as fake:
+        t = teacher(fake, tmp_path)
+        rs = t.complete([Request('Rate it.', schema=SCORE)])
+    assert rs[0].ok and rs[0].data == {'score': 4, 'reason': 'fits'}
+    second = completions(fake)[1]['body']
+    assert second['response_format'] == {'type': 'json_object', 'schema': SCORE} and 'JSON object' in second['messages'][0]['content']
+
+def test_a_self_hosted_server_costs_nothing(tmp_path, recwarn):
+    with FakeOpenAI(models=['my-model']) as fake:
+        t = OpenAITeacher('my-model', base_url=fake.url, cache=False, progress=False)
+        rs = t.complete(['hi', 'there'])
+    assert all(r.ok and r.cost_usd == 0.0 for r in rs) and t.ledger.total_usd == 0
+    assert not [w for w in recwarn if 'no price' in str(w.message)]
+    assert fake.requests[-1]['headers']['authorization'] == 'Bearer sk-no-key'     # a placeholder for a keyless server
+    assert OpenAITeacher('gpt-5.4-mini', api_key='sk-x').pricing['gpt-5.4-mini'] == OPENAI_PRICING['gpt-5.4-mini']
+
+# A real OpenAI-compatible server: llama.cpp's, from llama-cpp-python[server], running the bundled model on loopback.
+
+def _free_port() -> int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@pytest.fixture(scope='module')
+def llama_server():
+    try: import llama_cpp.server.app  # noqa: F401
+    except ImportError as e: pytest.skip(f'llama-cpp-python[server] is not installed ({e}): pip install "llama-cpp-python[server]"')
+    from synthkit.teachers import bundled_gguf
+    port, model = _free_port(), bundled_gguf()
+    log = open(Path(os.environ.get('TMPDIR', '/tmp'))/f'llama-server-{port}.log', 'w')
+    p = subprocess.Popen([sys.executable, '-m', 'llama_cpp.server', '--model', str(model), '--host', '127.0.0.1', '--port', str(port),
+                          '--n_ctx', '2048'], stdout=log, stderr=subprocess.STDOUT)
+    url, deadline = f'http://127.0.0.1:{port}/v1', time.monotonic() + 180
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url + '/models', timeout=2) as r: served = json.load(r)['data'][0]['id']; break
+            except OSError:
+                if p.poll() is not None or time.monotonic() > deadline:
+                    log.flush(); raise RuntimeError(f'llama.cpp server did not start: {Path(log.name).read_text()[-2000:]}')
+                time.sleep(0.5)
+        yield url, served
+    finally:
+        p.terminate()
+        try: p.wait(10)
+        except subprocess.TimeoutExpired: p.kill(); p.wait()
+        log.close()
+
+def test_real_llama_cpp_server_completion_and_chat(llama_server, tmp_path):
+    url, served = llama_server
+    base = OpenAITeacher('gemma-3-270m', base_url=url, kind='completion', cache=tmp_path/'c.sqlite', progress=False)
+    rs = base.complete([Request('The capital of France is', max_tokens=8, temperature=0.0, seed=1),
+                        Request('Here is a list of fruits: apple, banana,', max_tokens=8, temperature=0.0)])
+    assert all(r.ok and r.text.strip() and r.usage.output_tokens > 0 and r.cost_usd == 0 for r in rs), [r.error for r in rs]
+    again = OpenAITeacher('gemma-3-270m', base_url=url, kind='completion', cache=tmp_path/'c.sqlite', progress=False)
+    assert [r.cached for r in again.complete([Request('The capital of France is', max_tokens=8, temperature=0.0, seed=1)])] == [True]
+    chat = OpenAITeacher('gemma-3-270m', base_url=url, cache=False, progress=False)
+    r = chat.complete([Request(messages=[{'role': 'user', 'content': 'Say hello.'}], max_tokens=12, temperature=0.0)])[0]
+    assert r.ok and r.usage.input_tokens > 0 and r.model == 'gemma-3-270m', r
+    assert chat.limiter.buckets == {}                      # llama.cpp sends no rate-limit headers
+
+def test_real_llama_cpp_server_json_schema(llama_server):
+    "llama-cpp-python refuses json_schema (with a 500), so the teacher falls back to JSON mode with the schema: a grammar."
+    url, _ = llama_server
+    intent = {'type': 'object', 'required': ['intent'], 'properties': {'intent': {'type': 'string', 'enum': ['card_lost', 'refund']}}}
+    t = OpenAITeacher('gemma-3-270m', base_url=url, cache=False, progress=False)
+    r = t.complete([Request('The intent of "my card is lost" is', schema=intent, max_tokens=24, temperature=0.0)])[0]
+    assert r.ok and r.data in ({'intent': 'card_lost'}, {'intent': 'refund'}), r
+    assert t._json_object                                  # it had to fall back
