@@ -18,6 +18,7 @@ from .judge import *
 from .diversity import *
 from .student import *
 from .export import *
+from .cards import *
 from . import collapse
 
 # %% ../nbs/11_package.ipynb #d1153efb

@@ -4,31 +4,51 @@
 
 # %% ../nbs/09_export.ipynb #9c7d14b9
 from __future__ import annotations
-import html, json, math, random, re, warnings
-from collections import Counter
+import json, math, random, re, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import polars as pl
-from .core import COLUMNS, ExportError, SynthkitWarning, to_frame, with_ids
-from .judge import funnel
+from .core import COLUMNS, ExportError, SynthkitWarning, patch, to_frame, with_ids
+from .cards import card_info, card_path, dataset_card, md_escape
 
 # %% auto #0
-__all__ = ['INPUT_SEP', 'THINK', 'IS_SYNTHETIC', 'PRIVACY', 'FORMATS', 'ExportWarning', 'messages_of', 'training_records',
-           'schema_json', 'schema_of', 'md_escape', 'mix_table', 'dataset_card', 'format_of', 'Exported', 'export',
-           'load_export', 'blend']
+__all__ = ['INPUT_SEP', 'THINK', 'FORMATS', 'ExportWarning', 'messages_of', 'training_records', 'schema_json', 'schema_of',
+           'format_of', 'Exported', 'export', 'load_export', 'blend']
 
 # %% ../nbs/09_export.ipynb #c6fb359e
 class ExportWarning(SynthkitWarning): "Rows were exported or blended, but something deserves a look."
 
-INPUT_SEP = '\n\n'                                   # between an instruction and its input in the user turn
-THINK = '<think>\n{reasoning}\n</think>\n\n{output}'  # the assistant turn of an instruction row with its reasoning
-
-def _kind(r:dict, where:str)->str:
-    k = r.get('kind') or ('chat' if r.get('messages') is not None else 'instruction' if r.get('instruction') is not None else 'text')
+# %% ../nbs/09_export.ipynb #bf5036a9
+def _kind(r:dict,    # one row
+          where:str, # names the row in errors
+         )->str:
+    "The row's shape: its `kind`, else chat (it has messages), instruction (it has an instruction) or text."
+    k = r.get('kind') or ('chat' if r.get('messages') is not None else 'instruction' if r.get('instruction') is not None
+                          else 'text')
     if k not in ('text', 'instruction', 'chat'):
-        raise ExportError(f'kind "{k}" is not a row shape', where=where, fix='rows are kind "text", "instruction" or "chat"')
+        raise ExportError(f'kind "{k}" is not a row shape', where=where,
+                          fix='rows are kind "text", "instruction" or "chat"')
     return k
 
+# %% ../nbs/09_export.ipynb #e3e29bf8
+INPUT_SEP = '\n\n'   # between an instruction and its input in the user turn
+
+def _prompt(r:dict, k:str)->str:
+    "The user turn of a text (its text) or instruction row (instruction, then input)."
+    if k == 'text': return r.get('text') or ''
+    return r['instruction'] + (INPUT_SEP + r['input'] if r.get('input') else '')
+
+# %% ../nbs/09_export.ipynb #ff04684c
+THINK = '<think>\n{reasoning}\n</think>\n\n{output}'  # the assistant turn of an instruction row with its reasoning
+
+def _target(r:dict, k:str, reasoning:bool)->str|None:
+    "The assistant turn: a text row's label, an instruction row's output (after its reasoning, if asked)."
+    if k == 'text': return r.get('label')
+    out = r.get('output')
+    if out and reasoning and r.get('reasoning'): return THINK.format(reasoning=r['reasoning'], output=out)
+    return out
+
+# %% ../nbs/09_export.ipynb #7e1d75e5
 class _Fields(dict):
     def __missing__(self, k): raise KeyError(k)
 
@@ -36,63 +56,86 @@ def _fill(tpl:str, r:dict, where:str)->str:
     "`tpl` with the row's fields put in (`{text}`, `{label}`, ...); a missing field is named with the fields there are."
     try: return tpl.format_map(_Fields({k: '' if v is None else v for k,v in r.items()}))
     except KeyError as e:
-        raise ExportError(f'the template names {{{e.args[0]}}}, which the row does not have (fields: {", ".join(r)})', where=where,
-                          fix='use the row\'s field names in braces, e.g. "Classify: {text}"') from None
+        raise ExportError(f'the template names {{{e.args[0]}}}, which the row does not have (fields: {", ".join(r)})',
+                          where=where, fix='use the row\'s field names in braces, e.g. "Classify: {text}"') from None
     except (ValueError, IndexError) as e:
-        raise ExportError(f'the template is not a format string ({e})', where=where, fix='write fields as {text}; double literal braces: {{ }}') from None
+        raise ExportError(f'the template is not a format string ({e})', where=where,
+                          fix='write fields as {text}; double literal braces: {{ }}') from None
 
-def _prompt(r:dict, k:str)->str:
-    if k == 'text': return r.get('text') or ''
-    return r['instruction'] + (INPUT_SEP + r['input'] if r.get('input') else '')
-
-def _target(r:dict, k:str, reasoning:bool)->str|None:
-    if k == 'text': return r.get('label')
-    out = r.get('output')
-    if out and reasoning and r.get('reasoning'): return THINK.format(reasoning=r['reasoning'], output=out)
-    return out
-
-def _turns(msgs, where:str)->list[dict]:
+# %% ../nbs/09_export.ipynb #3b6390c9
+def _turns(msgs,    # a list of turns, or a dict holding one under "messages"
+           where:str,
+          )->list[dict]:
+    "The turns as plain `{'role', 'content'}` dicts; an error naming what was found instead."
     if isinstance(msgs, dict) and 'messages' in msgs: msgs = msgs['messages']
-    if not isinstance(msgs, (list, tuple)) or not msgs or not all(isinstance(m, dict) and isinstance(m.get('role'), str) and isinstance(m.get('content'), str) for m in msgs):
+    turn = lambda m: isinstance(m, dict) and isinstance(m.get('role'), str) and isinstance(m.get('content'), str)
+    if not isinstance(msgs, (list, tuple)) or not msgs or not all(turn(m) for m in msgs):
         raise ExportError(f'not a list of {{"role", "content"}} turns (got {str(msgs)[:80]})', where=where,
-                          fix='a template function must return [{"role": "user", "content": ...}, {"role": "assistant", "content": ...}]')
+                          fix='a template function must return [{"role": "user", "content": ...}, '
+                              '{"role": "assistant", "content": ...}]')
     return [{'role': m['role'], 'content': m['content']} for m in msgs]
 
+# %% ../nbs/09_export.ipynb #4a1b9823
+def _templated(row:dict, k:str, template, reasoning:bool, where:str)->list[dict]:
+    "The turns of a text or instruction row, through a string or dict template (or none)."
+    if isinstance(template, dict) and (bad := set(template) - {'system', 'user', 'assistant'}):
+        raise ExportError(f'the template has keys {sorted(bad)}', where=where,
+                          fix='use "system", "user" and "assistant"')
+    tpl = {'user': template} if isinstance(template, str) else dict(template or {})
+    user = _fill(tpl['user'], row, where) if 'user' in tpl else _prompt(row, k)
+    target = _fill(tpl['assistant'], row, where) if 'assistant' in tpl else _target(row, k, reasoning)
+    if not target:
+        what = 'label' if k == 'text' else 'output'
+        raise ExportError(f'the {k} row has no {what}, so there is no assistant turn to learn', where=where,
+                          fix='pass template= (a function row -> messages, or {"user": "...", "assistant": "..."}), '
+                              'or export format="jsonl"')
+    msgs = [{'role': 'user', 'content': user}, {'role': 'assistant', 'content': target}]
+    if tpl.get('system'): msgs.insert(0, {'role': 'system', 'content': _fill(tpl['system'], row, where)})
+    return msgs
+
+# %% ../nbs/09_export.ipynb #14ccad03
 def messages_of(row:dict,               # one row (a dict, e.g. from `frame.to_dicts()`)
                 system:str|None=None,   # a system turn put first, unless the conversation has its own
-                template=None,          # text/instruction rows: a function row -> messages, a user-turn format string, or {"user": ..., "assistant": ...}
-                reasoning:bool=False,   # instruction rows: put the row's reasoning before the output, inside <think>...</think>
+                template=None,          # text/instruction rows: a function row -> messages, a user-turn string, a dict
+                reasoning:bool=False,   # instruction rows: the row's reasoning before the output, in <think>...</think>
                 where:str='row',        # names the row in errors
                )->list[dict]:
     "The row as a conversation that ends with the turn to learn: what a chat model is fine-tuned on."
     k = _kind(row, where)
     if k == 'chat': msgs = _turns(row.get('messages'), where)
     elif callable(template): msgs = _turns(template(row), where)
-    else:
-        if isinstance(template, dict) and (bad := set(template) - {'system', 'user', 'assistant'}):
-            raise ExportError(f'the template has keys {sorted(bad)}', where=where, fix='use "system", "user" and "assistant"')
-        tpl = {'user': template} if isinstance(template, str) else dict(template or {})
-        user = _fill(tpl['user'], row, where) if 'user' in tpl else _prompt(row, k)
-        target = _fill(tpl['assistant'], row, where) if 'assistant' in tpl else _target(row, k, reasoning)
-        if not target:
-            what = 'label' if k == 'text' else 'output'
-            raise ExportError(f'the {k} row has no {what}, so there is no assistant turn to learn', where=where,
-                              fix='pass template= (a function row -> messages, or {"user": "...", "assistant": "..."}), or export format="jsonl"')
-        msgs = [{'role': 'user', 'content': user}, {'role': 'assistant', 'content': target}]
-        if tpl.get('system'): msgs.insert(0, {'role': 'system', 'content': _fill(tpl['system'], row, where)})
+    else: msgs = _templated(row, k, template, reasoning, where)
     if system and not any(m['role'] == 'system' for m in msgs): msgs.insert(0, {'role': 'system', 'content': system})
     return msgs
 
 # %% ../nbs/09_export.ipynb #a73f901b
 def _where(r:dict, i:int)->str: return f'row {i}' + (f' (id {r["id"]})' if r.get('id') else '')
 
-def _record(msgs:list[dict], fmt:str, where:str)->dict:
+def _record(msgs:list[dict], # a conversation ending with the turn to learn
+            fmt:str,         # "chat" or "prompt_completion"
+            where:str,
+           )->dict:
+    "One training record: the turns as messages, or everything before the last assistant turn as the prompt."
     if fmt == 'chat': return {'messages': msgs}
     last = max((i for i,m in enumerate(msgs) if m['role'] == 'assistant'), default=None)
-    if last is None: raise ExportError('the conversation has no assistant turn to complete', where=where, fix='export it with format="chat" or "jsonl"')
+    if last is None:
+        raise ExportError('the conversation has no assistant turn to complete', where=where,
+                          fix='export it with format="chat" or "jsonl"')
     prompt = msgs[:last]
-    if len(prompt) == 1 and prompt[0]['role'] == 'user': return {'prompt': prompt[0]['content'], 'completion': msgs[last]['content']}
+    if len(prompt) == 1 and prompt[0]['role'] == 'user':
+        return {'prompt': prompt[0]['content'], 'completion': msgs[last]['content']}
     return {'prompt': prompt, 'completion': [msgs[last]]}
+
+# %% ../nbs/09_export.ipynb #f59b0ca1
+def _check_labelled(rows:list[dict], format:str):
+    "Raise one `ExportError` counting the text rows with no label (they would have no assistant turn)."
+    unlabelled = [i for i,r in enumerate(rows) if _kind(r, _where(r, i)) == 'text' and not r.get('label')]
+    if not unlabelled: return
+    first = unlabelled[0]
+    raise ExportError(f'{len(unlabelled)} of {len(rows)} text rows have no label, '
+                      f'so the {format} format has no assistant turn for them', where=_where(rows[first], first),
+                      fix='pass template= ("Classify: {text}" needs labels; {"user": "...", "assistant": "{text}"} '
+                          'or a function does not), or export format="jsonl"')
 
 def training_records(frame,                 # rows (anything `to_frame` takes)
                      format:str='chat',     # "chat" or "prompt_completion"
@@ -101,21 +144,20 @@ def training_records(frame,                 # rows (anything `to_frame` takes)
                      reasoning:bool=False,  # instruction rows: keep the reasoning, inside <think>...</think>
                     )->list[dict]:
     "One training record per row: `{'messages': [...]}` or `{'prompt': ..., 'completion': ...}`."
-    if format not in ('chat', 'prompt_completion'): raise ExportError(f'format="{format}" is not a training format', fix='use "chat" or "prompt_completion"')
+    if format not in ('chat', 'prompt_completion'):
+        raise ExportError(f'format="{format}" is not a training format', fix='use "chat" or "prompt_completion"')
     rows = to_frame(frame, ExportError, 'batch').to_dicts()
-    if template is None:
-        unlabelled = [i for i,r in enumerate(rows) if _kind(r, _where(r, i)) == 'text' and not r.get('label')]
-        if unlabelled:
-            raise ExportError(f'{len(unlabelled)} of {len(rows)} text rows have no label, so the {format} format has no assistant turn for them',
-                              where=_where(rows[unlabelled[0]], unlabelled[0]),
-                              fix='pass template= ("Classify: {text}" needs labels; {"user": "...", "assistant": "{text}"} or a function does not), or export format="jsonl"')
-    return [_record(messages_of(r, system, template, reasoning, _where(r, i)), format, _where(r, i)) for i,r in enumerate(rows)]
+    if template is None: _check_labelled(rows, format)
+    return [_record(messages_of(r, system, template, reasoning, _where(r, i)), format, _where(r, i))
+            for i,r in enumerate(rows)]
 
 # %% ../nbs/09_export.ipynb #4b66cf29
-_SIMPLE = {n: getattr(pl, n) for n in ['String', 'Boolean', 'Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64',
-                                       'Float32', 'Float64', 'Date', 'Time', 'Null']}
+_SIMPLE = {n: getattr(pl, n) for n in ['String', 'Boolean', 'Int8', 'Int16', 'Int32', 'Int64',
+                                       'UInt8', 'UInt16', 'UInt32',
+                                       'UInt64', 'Float32', 'Float64', 'Date', 'Time', 'Null']}
 
 def _dtype_json(dt):
+    "A polars type as JSON (None for a type this cannot carry)."
     if isinstance(dt, pl.List): return {'List': _dtype_json(dt.inner)}
     if isinstance(dt, pl.Struct): return {'Struct': {f.name: _dtype_json(f.dtype) for f in dt.fields}}
     if isinstance(dt, pl.Datetime): return {'Datetime': [dt.time_unit, dt.time_zone]}
@@ -123,7 +165,9 @@ def _dtype_json(dt):
     name = dt.base_type().__name__
     return name if name in _SIMPLE else None
 
+# %% ../nbs/09_export.ipynb #2138fcd6
 def _dtype_of(j):
+    "The polars type `_dtype_json` wrote (None for anything else)."
     if isinstance(j, str): return _SIMPLE.get(j)
     if not isinstance(j, dict) or len(j) != 1: return None
     (k, v), = j.items()
@@ -135,175 +179,15 @@ def _dtype_of(j):
     if k == 'Duration' and isinstance(v, str): return pl.Duration(v)
     return None
 
+# %% ../nbs/09_export.ipynb #63641258
 def schema_json(schema)->dict:
-    "A frame's schema as JSON: `{column: type}`, nested types as `{'List': ...}` / `{'Struct': {...}}`; `None` for types JSON cannot carry."
+    "A frame's schema as JSON: `{column: type}`, nested as `{'List': ...}` / `{'Struct': {...}}`; `None` if unknown."
     return {c: _dtype_json(dt) for c,dt in dict(schema).items()}
 
+# %% ../nbs/09_export.ipynb #6dd085f6
 def schema_of(j:dict)->dict:
     "The polars schema that `schema_json` wrote (columns of unknown types left out)."
     return {c: dt for c,x in j.items() if (dt := _dtype_of(x)) is not None}
-
-# %% ../nbs/09_export.ipynb #5badd59f
-def md_escape(s)->str:
-    "`s` as markdown-safe inline text: HTML and markdown punctuation escaped, line breaks made spaces."
-    s = html.escape('' if s is None else str(s), quote=False)
-    s = re.sub(r'([\\`*_\[\]|~#$!{}])', r'\\\1', s)
-    return re.sub(r'\s*[\r\n\u2028\u2029]+\s*', ' ', s)
-
-def _table(header:list[str], rows:list[list])->str:
-    "A markdown table; every cell escaped."
-    out = ['| ' + ' | '.join(md_escape(h) for h in header) + ' |', '|' + '---|' * len(header)]
-    return '\n'.join(out + ['| ' + ' | '.join(md_escape(c) for c in r) + ' |' for r in rows])
-
-# %% ../nbs/09_export.ipynb #c391a968
-IS_SYNTHETIC = pl.col('source').fill_null('') == 'synthetic'   # a synthetic row; every other row (seed, real, unknown) counts as real
-
-def mix_table(frame,                 # rows with a `source` column
-              by:str|None='label',   # column to count per value of (None: one line for all rows)
-             )->pl.DataFrame:
-    "Real and synthetic rows, and the synthetic share, per value of `by`."
-    df = to_frame(frame, ExportError, 'frame')
-    if 'source' not in df.columns: raise ExportError(f'no "source" column (found: {", ".join(df.columns)})', fix='rows from load_seeds and generate carry one')
-    if by is not None and by not in df.columns: raise ExportError(f'by="{by}" names no column', fix='pass by="label", another column, or None')
-    g = pl.col(by) if by is not None else pl.lit('all rows').alias('rows')
-    return (df.group_by(g, maintain_order=True)
-              .agg(real=(~IS_SYNTHETIC).sum().cast(pl.Int64), synthetic=IS_SYNTHETIC.sum().cast(pl.Int64))
-              .with_columns(total=pl.col('real') + pl.col('synthetic'))
-              .with_columns(synthetic_share=pl.col('synthetic') / pl.col('total'))
-              .sort(by if by is not None else 'rows', nulls_last=True))
-
-# %% ../nbs/09_export.ipynb #65140940
-PRIVACY = ('These checks are a net, not a guarantee. Pattern-based PII detection misses personal data in unusual formats, names it does not know '
-           'and details paraphrased from the seeds; the leak checks catch rows that copy a seed word for word or nearly, not rows that retell it. '
-           'No differential privacy (or any other formal privacy technique) was used, so this dataset carries **no formal privacy guarantee**: '
-           'a row may still reveal something about a seed, or about the teacher\'s own training data. Read a sample before you publish it, '
-           'above all when the seeds were private.')
-
-def _manifest(m)->dict:
-    if m is None or isinstance(m, dict): return m or {}
-    p = Path(m)
-    if p.is_dir(): p = p/'manifest.json'
-    try: return json.loads(p.read_text(encoding='utf-8'))
-    except (OSError, json.JSONDecodeError) as e: raise ExportError(f'cannot read the manifest ({type(e).__name__}: {e})', where=str(p), fix='pass the folder of a synthkit run, its manifest.json, or a dict') from None
-
-def _size(n:int)->str:
-    for lim, name in [(1_000, 'n<1K'), (10_000, '1K<n<10K'), (100_000, '10K<n<100K'), (1_000_000, '100K<n<1M')]:
-        if n < lim: return name
-    return '1M<n<10M' if n < 10_000_000 else 'n>10M'
-
-def _value(v)->str:
-    if isinstance(v, bool) or v is None: return str(v)
-    if isinstance(v, float): return f'{v:.4g}'
-    if isinstance(v, (dict, list, tuple)): return json.dumps(v, ensure_ascii=False, default=str)
-    return str(v)
-
-def _rows(n:int)->str: return f'{n} row' + ('' if n == 1 else 's')
-
-def _sum(df:pl.DataFrame|None, c:str):
-    return None if df is None or c not in df.columns else df[c].fill_null(0).sum()
-
-def _judge_names(df:pl.DataFrame|None)->list[str]:
-    if df is None: return []
-    return [c[:-len('_reason')] for c in df.columns if c.endswith('_reason') and c[:-len('_reason')] in df.columns]
-
-# %% ../nbs/09_export.ipynb #1eb15866
-def _provenance(rows, syn, seeds, man)->str:
-    out = []
-    if seeds is not None:
-        s = to_frame(seeds, ExportError, 'seeds')
-        labels = f', {s["label"].n_unique()} labels' if 'label' in s.columns else ''
-        out.append(['seeds', f'{s.height} human-written rows{labels}'])
-    elif man.get('seed_rows') is not None: out.append(['seeds', f'{man["seed_rows"]} human-written rows' + (f' ({man["seeds"]})' if man.get('seeds') else '')])
-    else: out.append(['seeds', 'not recorded (pass seeds=)'])
-    models = Counter(syn['teacher'].drop_nulls().to_list()) if 'teacher' in syn.columns else Counter()
-    out.append(['teachers (models)', ', '.join(f'{k} ({_rows(v)})' for k,v in models.most_common()) or man.get('model') or 'not recorded'])
-    count = lambda c, order: ', '.join(f'{k} ({_rows(v)})' for k,v in order(Counter(syn[c].drop_nulls().to_list()))) if c in syn.columns else ''
-    out.append(['strategies', count('strategy', Counter.most_common) or man.get('strategy') or 'not recorded'])
-    out.append(['rounds', count('round', lambda c: sorted(c.items())) or 'not recorded'])
-    if 'prompt_hash' in syn.columns: out.append(['distinct prompts', syn['prompt_hash'].drop_nulls().n_unique()])
-    for k in ['topic', 'quota', 'n', 'seed', 'max_rounds']:
-        if man.get(k) is not None: out.append([f'run: {k}', man[k]])
-    if man.get('versions'): out.append(['software', ', '.join(f'{k} {v}' for k,v in man['versions'].items())])
-    return '## Provenance\n\n' + _table(['', 'recorded'], out)
-
-def _judging(judged, man)->str:
-    names = _judge_names(judged) or man.get('judges') or []
-    head = '## Judging\n\n' + (f'Judges, in the order they ran: {", ".join(md_escape(n) for n in names)}.' if names else 'No judge was recorded for these rows.')
-    if judged is not None and 'keep' in judged.columns and judged.height:
-        t = funnel(judged).table
-        return head + f'\n\nThe funnel: rows left after each stage, of {judged.height} generated.\n\n' + \
-            _table(['stage', 'rows left', 'of generated'], [[r['stage'], r['rows'], f'{r["share"]:.0%}'] for r in t.to_dicts()])
-    if man.get('funnel'):
-        return head + '\n\nThe funnel, from the run\'s manifest:\n\n' + \
-            _table(['stage', 'rows left', 'of generated'], [[r['stage'], r['rows'], f'{r["share"]:.0%}'] for r in man['funnel']])
-    return head
-
-def _cost(rows, judged, man)->str:
-    cols = [('input tokens', 'input_tokens', '{:,}'), ('output tokens', 'output_tokens', '{:,}'), ('cost (USD)', 'cost_usd', '${:.4f}')]
-    frames = [('these rows', rows)] + ([('all generated rows (kept and dropped)', judged)] if judged is not None else [])
-    body = [[name] + [fmt.format(_sum(f, c)) if _sum(f, c) is not None else 'not recorded' for _, c, fmt in cols] for name, f in frames]
-    out = '## Tokens and cost\n\nFrom the provenance columns: each row carries its share of the teacher call that wrote it.\n\n' + \
-          _table([''] + [n for n,_,_ in cols], body)
-    if man:
-        tok = man.get('tokens') or {}
-        e = lambda k, d=tok: md_escape(d.get(k, '?'))
-        usd = md_escape(f'${float(man.get("cost_usd") or 0):.4f}')
-        out += (f'\n\nThe whole run (manifest): {e("calls", man)} teacher calls ({e("cached_calls", man)} from the cache), '
-                f'{e("input_tokens")} input and {e("output_tokens")} output tokens, {usd} in all, judge calls included.')
-    return out
-
-def _composition(rows)->str:
-    if 'source' not in rows.columns: return '## Composition\n\nThe rows carry no `source` column, so real and synthetic rows cannot be told apart.'
-    out = '## Composition\n\n' + _table(['rows', 'count', 'share'], [[k, v, f'{v / rows.height:.1%}'] for k,v in
-          [('real (human-written)', rows.height - rows.filter(IS_SYNTHETIC).height), ('synthetic', rows.filter(IS_SYNTHETIC).height), ('all', rows.height)]])
-    if 'label' in rows.columns and rows['label'].drop_nulls().len():
-        m = mix_table(rows)
-        out += '\n\n### Labels\n\n' + _table(['label', 'real', 'synthetic', 'total', 'synthetic share'],
-                                            [[r['label'], r['real'], r['synthetic'], r['total'], f'{r["synthetic_share"]:.0%}'] for r in m.to_dicts()])
-    return out
-
-def _privacy(judged, man)->str:
-    names = set(_judge_names(judged)) | set(man.get('judges') or [])
-    ran = [n for n in ('leak', 'pii') if n in names]
-    what = {'leak': '`leak` (seed text or seed personal data copied into a row)', 'pii': '`pii` (emails, phone numbers, card and account numbers and the like)'}
-    first = (f'synthkit\'s privacy judges ran on the generated rows: {" and ".join(what[n] for n in ran)}. ' if ran
-             else 'No PII or leak check was recorded for these rows. ')
-    return '## Privacy\n\n' + first + PRIVACY
-
-_USING = ('## Using it\n\nBlend these rows with real data rather than training on them alone: synthetic rows add scale and cover gaps, '
-       'real rows keep a model anchored to the data it will meet. Score a model trained on it on real held-out rows that no teacher saw.')
-
-# %% ../nbs/09_export.ipynb #d70bd9b0
-def dataset_card(batch,                      # the rows the dataset holds (anything `to_frame` takes)
-                 seeds=None,                 # the seed rows the teacher was shown
-                 manifest=None,              # a run's manifest: a dict, a manifest.json path or a run folder
-                 judged=None,                # the full judged batch, kept and dropped rows (for the funnel and full cost)
-                 diversity:dict|None=None,   # diversity metrics {name: value}
-                 title:str='Synthetic dataset',
-                 export:dict|None=None,      # what `export` wrote (recorded in the front matter)
-                )->str:
-    "A markdown dataset card: real/synthetic mix, provenance, judges and funnel, tokens and cost, labels, diversity and privacy."
-    rows = to_frame(batch, ExportError, 'batch')
-    man = _manifest(manifest)
-    jd = to_frame(judged, ExportError, 'judged') if judged is not None else None
-    if jd is not None and 'source' in jd.columns: jd = jd.filter(IS_SYNTHETIC)
-    syn = rows.filter(IS_SYNTHETIC) if 'source' in rows.columns else rows
-    kinds = sorted(set(rows['kind'].drop_nulls().to_list())) if 'kind' in rows.columns else []
-    task = 'text-classification' if kinds == ['text'] and 'label' in rows.columns else 'text-generation'
-    front = ['---', 'tags:', '- synthetic', '- synthkit', 'task_categories:', f'- {task}', 'size_categories:', f'- {_size(rows.height)}']
-    if export: front.append('synthkit: ' + json.dumps(export, ensure_ascii=False, default=str).replace('\u2028', '\\u2028').replace('\u2029', '\\u2029'))
-    front.append('---')
-    real = rows.height - rows.filter(IS_SYNTHETIC).height if 'source' in rows.columns else None
-    lead = (f'**{rows.height} rows**: {real} real (human-written) and {rows.height - real} synthetic, '
-            f'**{(rows.height - real) / max(1, rows.height):.1%} synthetic**.' if real is not None else f'**{rows.height} rows**; their source is not recorded.')
-    kinds_line = f' Row shape: {", ".join(kinds)}.' if kinds else ''
-    parts = ['\n'.join(front), f'# {md_escape(title)}', 'Made with synthkit: a teacher model wrote synthetic rows from human-written seeds, '
-             'judges vetted them, and this card was written from the rows\' own provenance.\n\n' + lead + kinds_line,
-             _provenance(rows, syn, seeds, man), _judging(jd, man), _cost(syn, jd, man), _composition(rows)]
-    if diversity:
-        parts.append('## Diversity\n\n' + _table(['metric', 'value'], [[k, _value(v)] for k,v in diversity.items()]))
-    parts += [_privacy(jd, man), _USING]
-    return '\n\n'.join(parts) + '\n'
 
 # %% ../nbs/09_export.ipynb #feeecbbe
 FORMATS = {'chat': 'JSONL of {"messages": [{"role", "content"}, ...]}',
@@ -311,31 +195,44 @@ FORMATS = {'chat': 'JSONL of {"messages": [{"role", "content"}, ...]}',
            'jsonl': 'JSONL of every column',
            'parquet': 'parquet of every column',
            'hf': 'a Hugging Face datasets.Dataset'}
-_SUFFIXES = [('.chat.jsonl', 'chat'), ('.messages.jsonl', 'chat'), ('.prompt_completion.jsonl', 'prompt_completion'), ('.pc.jsonl', 'prompt_completion'),
-             ('.jsonl', 'jsonl'), ('.ndjson', 'jsonl'), ('.parquet', 'parquet')]
 
-def format_of(path=None, format:str|None=None)->str:
+# %% ../nbs/09_export.ipynb #03ba0660
+_SUFFIXES = [('.chat.jsonl', 'chat'), ('.messages.jsonl', 'chat'), ('.prompt_completion.jsonl', 'prompt_completion'),
+             ('.pc.jsonl', 'prompt_completion'), ('.jsonl', 'jsonl'), ('.ndjson', 'jsonl'), ('.parquet', 'parquet')]
+
+def format_of(path=None,              # the file to write
+              format:str|None=None,   # the format asked for, if any
+             )->str:
     "The export format: `format` when given, else read from the file name."
     if format is not None:
-        if format not in FORMATS: raise ExportError(f'unknown format "{format}"', fix=f'use one of: {", ".join(FORMATS)}')
+        if format not in FORMATS:
+            raise ExportError(f'unknown format "{format}"', fix=f'use one of: {", ".join(FORMATS)}')
         return format
-    if path is None: raise ExportError('no path and no format', fix='pass a path such as "train.chat.jsonl", or format="hf" for a Dataset')
+    if path is None:
+        raise ExportError('no path and no format',
+                          fix='pass a path such as "train.chat.jsonl", or format="hf" for a Dataset')
     name = Path(path).name.lower()
     found = next((f for s,f in _SUFFIXES if name.endswith(s)), None)
     if found is None:
         raise ExportError(f'cannot tell the format from the name "{Path(path).name}"', where=str(path),
-                          fix='name the file *.chat.jsonl, *.prompt_completion.jsonl, *.jsonl or *.parquet, or pass format= (' + ', '.join(FORMATS) + ')')
+                          fix='name the file *.chat.jsonl, *.prompt_completion.jsonl, *.jsonl or *.parquet, '
+                              'or pass format= (' + ', '.join(FORMATS) + ')')
     return found
 
+# %% ../nbs/09_export.ipynb #cd356da9
 def _kept(df:pl.DataFrame, only_kept:bool)->pl.DataFrame:
+    "The rows to export: those a judge kept (all of them without `only_kept` or a `keep` column)."
     if df.height == 0: raise ExportError('the batch is empty', fix='generate (and judge) some rows first')
     if not only_kept or 'keep' not in df.columns: return df
     out = df.filter(pl.col('keep').fill_null(True))
     if out.height == 0:
-        raise ExportError(f'all {df.height} rows have keep=False', fix='pass only_kept=False to export the dropped rows too, or loosen the judges')
+        raise ExportError(f'all {df.height} rows have keep=False',
+                          fix='pass only_kept=False to export the dropped rows too, or loosen the judges')
     return out
 
+# %% ../nbs/09_export.ipynb #2af14d32
 def _jsonl_text(lines:list[str])->str:
+    "The lines as JSONL text, `\\u2028` and `\\u2029` escaped so no reader splits a record."
     return ''.join(l.replace('\u2028', '\\u2028').replace('\u2029', '\\u2029') + '\n' for l in lines)
 
 def _write(path:Path, data:bytes):
@@ -344,10 +241,6 @@ def _write(path:Path, data:bytes):
     part = path.with_name(path.name + '.part')
     part.write_bytes(data)
     part.replace(path)
-
-def _fence(text:str, lang:str='')->str:
-    ticks = '`' * max(3, 1 + max((len(m) for m in re.findall(r'`+', text)), default=0))
-    return f'{ticks}{lang}\n{text}\n{ticks}'
 
 # %% ../nbs/09_export.ipynb #b68dfa1e
 @dataclass
@@ -358,17 +251,34 @@ class Exported:
     rows: int
     dropped: int
     card: Path|None
-    def head(self, n:int=1)->list[dict]:
-        "The first `n` records as they stand in the file."
-        if self.format == 'parquet': return pl.read_parquet(self.path, n_rows=n).to_dicts()
-        with open(self.path, encoding='utf-8') as f: return [json.loads(l) for l,_ in zip(f, range(n))]
-    def summary(self)->str:
-        left = f'; {self.dropped} with keep=False left out' if self.dropped else ''
-        return f'{self.rows} rows written to {self.path.name} ({self.format}{left})' + (f'; card: {self.card.name}' if self.card else '')
-    def _repr_markdown_(self):
-        first = json.dumps(self.head(1)[0], ensure_ascii=False, indent=1, default=str)
-        return f'{md_escape(self.summary())}\n\n{_fence(first, "json")}'
     def __repr__(self): return self.summary()
+
+# %% ../nbs/09_export.ipynb #706dd109
+@patch
+def summary(self:Exported)->str:
+    "One line: the rows written, where, in which format, the rows left out and the card."
+    left = f'; {self.dropped} with keep=False left out' if self.dropped else ''
+    card = f'; card: {self.card.name}' if self.card else ''
+    return f'{self.rows} rows written to {self.path.name} ({self.format}{left})' + card
+
+# %% ../nbs/09_export.ipynb #7441fb3b
+@patch
+def head(self:Exported, n:int=1)->list[dict]:
+    "The first `n` records as they stand in the file."
+    if self.format == 'parquet': return pl.read_parquet(self.path, n_rows=n).to_dicts()
+    with open(self.path, encoding='utf-8') as f: return [json.loads(l) for l,_ in zip(f, range(n))]
+
+# %% ../nbs/09_export.ipynb #f3cf9076
+def _fence(text:str, lang:str='')->str:
+    "`text` in a markdown code fence longer than any run of backticks inside it."
+    ticks = '`' * max(3, 1 + max((len(m) for m in re.findall(r'`+', text)), default=0))
+    return f'{ticks}{lang}\n{text}\n{ticks}'
+
+@patch
+def _repr_markdown_(self:Exported)->str:
+    "The summary line and the first record, as JSON."
+    first = json.dumps(self.head(1)[0], ensure_ascii=False, indent=1, default=str)
+    return f'{md_escape(self.summary())}\n\n{_fence(first, "json")}'
 
 # %% ../nbs/09_export.ipynb #8a0f3503
 def _warn_redacted(rows:pl.DataFrame):
@@ -379,63 +289,74 @@ def _warn_redacted(rows:pl.DataFrame):
            if any(find_pii(t) for t in _row_texts(r).values())]
     if hit:
         first = f' (first id: {hit[0]["id"]})' if hit[0].get('id') else ''
-        warnings.warn(ExportWarning(f'{len(hit)} redacted row(s) still hold personal data in a field that is exported{first}; '
-                                    'drop them (PII(policy="drop")) or redact those fields before exporting.'), stacklevel=3)
+        warnings.warn(ExportWarning(f'{len(hit)} redacted row(s) still hold personal data in a field that is '
+                                    f'exported{first}; drop them (PII(policy="drop")) or redact those fields '
+                                    'before exporting.'), stacklevel=3)
 
+# %% ../nbs/09_export.ipynb #66d70a32
 def _kinds(df:pl.DataFrame)->list[str]:
     "The row shapes in a frame (from `kind`, else from its columns)."
     if 'kind' in df.columns: return sorted(set(df['kind'].drop_nulls().to_list()))
     return ['chat' if 'messages' in df.columns else 'instruction' if 'instruction' in df.columns else 'text']
 
-def _card_path(path:Path)->Path:
-    "Where the card of an export goes: README.md in a dataset folder, else `<file name>.card.md` beside the file."
-    if path.suffix == '' or path.is_dir(): return path/'README.md'
-    return path.with_name(path.name + '.card.md')
+# %% ../nbs/09_export.ipynb #408a0f95
+def _write_rows(rows:pl.DataFrame, # the rows to write
+                path:Path,         # the file
+                fmt:str,           # "chat", "prompt_completion", "jsonl" or "parquet"
+                system, template, reasoning:bool, # as in `export`
+               )->dict:
+    "Write `rows` to `path` in `fmt`, whole; what the card should record about the file."
+    if path.is_dir():
+        raise ExportError('a folder, not a file', where=str(path), fix='name a file such as train.chat.jsonl')
+    info = {'file': path.name}
+    if fmt in ('chat', 'prompt_completion'):
+        recs = training_records(rows, fmt, system, template, reasoning)
+        _write(path, _jsonl_text([json.dumps(r, ensure_ascii=False) for r in recs]).encode('utf-8'))
+    elif fmt == 'jsonl':
+        _write(path, _jsonl_text([l for l in rows.write_ndjson().split('\n') if l]).encode('utf-8'))
+        info['schema'] = schema_json(rows.schema)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(path.name + '.part')
+        rows.write_parquet(part); part.replace(path)
+    return info
 
+# %% ../nbs/09_export.ipynb #6a08a6e9
 def export(batch,                     # judged rows (anything `to_frame` takes)
            path=None,                 # the file to write (its name gives the format), or a folder for format="hf"
            format:str|None=None,      # "chat", "prompt_completion", "jsonl", "parquet" or "hf" (default: from the name)
            only_kept:bool=True,       # leave out rows with keep=False
-           system:str|None=None,      # chat/prompt_completion: a system turn put first in each conversation that has none
-           template=None,             # chat/prompt_completion: how a text or instruction row becomes turns (see `messages_of`)
-           reasoning:bool=False,      # chat/prompt_completion: keep instruction rows' reasoning, inside <think>...</think>
-           card=True,                 # write a dataset card beside the export (True), not at all (False), or to this path
+           system:str|None=None,      # chat/prompt_completion: a system turn first in each conversation that has none
+           template=None,             # chat/prompt_completion: how a text or instruction row becomes turns
+           reasoning:bool=False,      # chat/prompt_completion: keep instruction rows' reasoning, in <think>...</think>
+           card=True,                 # write a dataset card beside the export (True), not at all (False), or here
            seeds=None,                # the seeds, for the card
            manifest=None,             # a run's manifest (dict, manifest.json or its folder), for the card
            diversity:dict|None=None,  # diversity metrics {name: value}, for the card
-           judged=None,               # the full judged batch, for the card's funnel (default: `batch` itself when it has `keep`)
+           judged=None,               # the full judged batch, for the card's funnel (default: `batch` if it has `keep`)
            layout:str='rows',         # format="hf": "rows" (every column), "chat" or "prompt_completion"
           ):
-    "Write the kept rows of `batch` in a training or archive format with a dataset card; an `Exported` (or, for \"hf\", a `datasets.Dataset`)."
+    "Write the kept rows of `batch` in a training or archive format with a dataset card: an `Exported` (or a Dataset)."
     fmt = format_of(path, format)
     df = to_frame(batch, ExportError, 'batch')
     rows = _kept(df, only_kept)
     _warn_redacted(rows)
-    info = {'format': fmt, 'kinds': _kinds(rows), 'rows': rows.height, 'system': system, 'reasoning': reasoning, 'template': template is not None}
+    info = {'format': fmt, 'kinds': _kinds(rows), 'rows': rows.height, 'system': system, 'reasoning': reasoning,
+            'template': template is not None}
     if judged is None and 'keep' in df.columns: judged = df
     if fmt == 'hf':
         ds = _hf_dataset(rows, layout, system, template, reasoning)
         if path is None: return ds
         path = Path(path)
         ds.save_to_disk(str(path))
-        info |= {'layout': layout, 'file': path.name} | ({'schema': schema_json(rows.schema)} if layout == 'rows' else {})
+        info |= {'layout': layout, 'file': path.name}
+        if layout == 'rows': info['schema'] = schema_json(rows.schema)
     else:
         path = Path(path)
-        if path.is_dir(): raise ExportError('a folder, not a file', where=str(path), fix='name a file such as train.chat.jsonl')
-        info['file'] = path.name
-        if fmt in ('chat', 'prompt_completion'):
-            recs = training_records(rows, fmt, system, template, reasoning)
-            _write(path, _jsonl_text([json.dumps(r, ensure_ascii=False) for r in recs]).encode('utf-8'))
-        elif fmt == 'jsonl':
-            _write(path, _jsonl_text([l for l in rows.write_ndjson().split('\n') if l]).encode('utf-8'))
-            info['schema'] = schema_json(rows.schema)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_name(path.name + '.part')
-            rows.write_parquet(part); part.replace(path)
+        info |= _write_rows(rows, path, fmt, system, template, reasoning)
     where = None
     if card is not False:
-        where = _card_path(path) if card is True else Path(card)
+        where = card_path(path) if card is True else Path(card)
         text = dataset_card(rows, seeds=seeds, manifest=manifest, judged=judged, diversity=diversity, export=info,
                             title=f'Synthetic dataset: {path.name}')
         _write(where, text.encode('utf-8'))
@@ -443,12 +364,15 @@ def export(batch,                     # judged rows (anything `to_frame` takes)
 
 # %% ../nbs/09_export.ipynb #b38aa25d
 def _datasets():
+    "The `datasets` module, or an error saying how to install it."
     try: import datasets
     except ImportError:
-        raise ExportError('format="hf" needs the Hugging Face datasets library, which is not installed', fix='pip install "synthkit[hf]"') from None
+        raise ExportError('format="hf" needs the Hugging Face datasets library, which is not installed',
+                          fix='pip install "synthkit[hf]"') from None
     return datasets
 
 def _hf_dataset(rows:pl.DataFrame, layout:str, system, template, reasoning):
+    "The rows as a `datasets.Dataset`: every column (`layout='rows'`) or training records."
     if layout not in ('rows', 'chat', 'prompt_completion'):
         raise ExportError(f'layout="{layout}"', fix='use "rows" (every column), "chat" or "prompt_completion"')
     ds = _datasets()
@@ -456,95 +380,124 @@ def _hf_dataset(rows:pl.DataFrame, layout:str, system, template, reasoning):
         return ds.Dataset.from_polars(rows) if hasattr(ds.Dataset, 'from_polars') else ds.Dataset(rows.to_arrow())
     return ds.Dataset.from_list(training_records(rows, layout, system, template, reasoning))
 
-# %% ../nbs/09_export.ipynb #2f37f698
-def _card_info(path:Path)->dict:
-    "The `synthkit` line of the card beside an export, when it describes this file."
-    card = _card_path(path)
-    if not card.is_file(): return {}
-    text = card.read_text(encoding='utf-8')
-    if not text.startswith('---\n'): return {}
-    for line in text[4:].split('\n---\n', 1)[0].split('\n'):
-        if line.startswith('synthkit: '):
-            try: info = json.loads(line[len('synthkit: '):])
-            except json.JSONDecodeError: return {}
-            return info if isinstance(info, dict) and info.get('file') in (None, path.name) else {}
-    return {}
-
+# %% ../nbs/09_export.ipynb #95eec292
 def _jsonl_lines(path:Path)->list[tuple[str, dict]]:
+    "Each record of a JSONL file with where it stands (`name line i`); blank lines skipped."
     out = []
     for i, line in enumerate(path.read_text(encoding='utf-8-sig').split('\n'), 1):
         if not line.strip(): continue
+        where = f'{path.name} line {i}'
         try: rec = json.loads(line)
         except json.JSONDecodeError as e:
-            raise ExportError(f'malformed JSON ({e.msg} at column {e.colno})', where=f'{path.name} line {i}', fix='each line must be one JSON object') from None
-        if not isinstance(rec, dict): raise ExportError('the line is not a JSON object', where=f'{path.name} line {i}', fix='each line must be one JSON object')
-        out.append((f'{path.name} line {i}', rec))
+            raise ExportError(f'malformed JSON ({e.msg} at column {e.colno})', where=where,
+                              fix='each line must be one JSON object') from None
+        if not isinstance(rec, dict):
+            raise ExportError('the line is not a JSON object', where=where, fix='each line must be one JSON object')
+        out.append((where, rec))
     return out
 
-_THINK = re.compile(r'<think>\n(.*?)\n</think>\n\n(.*)', re.S)
-
+# %% ../nbs/09_export.ipynb #725c26c6
 def _conversation(rec:dict, where:str)->list[dict]:
+    "The turns of a chat or prompt/completion record."
     if 'messages' in rec: return _turns(rec['messages'], where)
     if 'prompt' not in rec or 'completion' not in rec:
-        raise ExportError(f'neither "messages" nor "prompt"/"completion" (found: {", ".join(rec)})', where=where, fix='load a chat or prompt_completion export')
+        raise ExportError(f'neither "messages" nor "prompt"/"completion" (found: {", ".join(rec)})', where=where,
+                          fix='load a chat or prompt_completion export')
     p, c = rec['prompt'], rec['completion']
     prompt = [{'role': 'user', 'content': p}] if isinstance(p, str) else _turns(p, where)
     return prompt + ([{'role': 'assistant', 'content': c}] if isinstance(c, str) else _turns(c, where))
 
-def _row_of(msgs:list[dict], kind:str, system, where:str)->dict:
+# %% ../nbs/09_export.ipynb #d61c62b1
+_THINK = re.compile(r'<think>\n(.*?)\n</think>\n\n(.*)', re.S)
+
+def _row_of(msgs:list[dict], # the conversation
+            kind:str,        # the row shape to read it as
+            system,          # the system turn `export` added, to take off again
+            where:str,
+           )->dict:
+    "The row a conversation was made from."
     if kind == 'chat':
         if system and msgs and msgs[0] == {'role': 'system', 'content': system}: msgs = msgs[1:]
         return {'kind': 'chat', 'text': next((m['content'] for m in msgs if m['role'] == 'user'), ''), 'messages': msgs}
     turns = msgs[1:] if msgs and msgs[0]['role'] == 'system' else msgs
     if [m['role'] for m in turns] != ['user', 'assistant']:
-        raise ExportError(f'the conversation is not one user turn and one answer (roles: {", ".join(m["role"] for m in msgs)})', where=where,
-                          fix='load it with kind="chat"')
+        roles = ", ".join(m["role"] for m in msgs)
+        raise ExportError(f'the conversation is not one user turn and one answer (roles: {roles})',
+                          where=where, fix='load it with kind="chat"')
     user, answer = turns[0]['content'], turns[1]['content']
     if kind == 'text': return {'kind': 'text', 'text': user, 'label': answer}
     task, _, inp = user.partition(INPUT_SEP)
     m = _THINK.fullmatch(answer)
-    return {'kind': 'instruction', 'text': task, 'instruction': task, 'input': inp, 'output': m.group(2) if m else answer,
+    return {'kind': 'instruction', 'text': task, 'instruction': task, 'input': inp,
+            'output': m.group(2) if m else answer,
             'reasoning': m.group(1) if m else None}
 
+# %% ../nbs/09_export.ipynb #cc82469e
 def _frame_of(rows:list[dict])->pl.DataFrame:
+    "Rows read back, as a frame with synthkit's column types and ids (an all-empty `reasoning` left out)."
     names = list(dict.fromkeys(k for r in rows for k in r))
     if 'reasoning' in names and all(r.get('reasoning') is None for r in rows): names.remove('reasoning')
-    data = {c: pl.Series(c, [r.get(c) for r in rows], dtype=COLUMNS[c][0] if c in COLUMNS else pl.String) for c in names}
+    dtype = lambda c: COLUMNS[c][0] if c in COLUMNS else pl.String
+    data = {c: pl.Series(c, [r.get(c) for r in rows], dtype=dtype(c)) for c in names}
     return with_ids(pl.DataFrame(data))
 
-_TYPED = {c: t for c,(t,_) in COLUMNS.items()} | {'keep': pl.Boolean, 'reasons': pl.List(pl.String), 'reasoning': pl.String}
+# %% ../nbs/09_export.ipynb #458df74f
+_TYPED = ({c: t for c,(t,_) in COLUMNS.items()}
+          | {'keep': pl.Boolean, 'reasons': pl.List(pl.String), 'reasoning': pl.String})
 
-def load_export(path,                   # a file `export` wrote (or a folder, for format="hf")
-                format:str|None=None,   # default: from the card beside it, else from the name
-                kind:str|None=None,     # chat/prompt_completion: read rows as "text", "instruction" or "chat" (default: from the card)
-               )->pl.DataFrame:
-    "Read an export back into rows: lossless formats as the frame written, training formats as text, instruction or chat rows."
-    path = Path(path)
-    if not path.exists(): raise ExportError('no such file', where=str(path), fix='check the path')
-    info = _card_info(path)
-    fmt = format or info.get('format') or ('hf' if path.is_dir() else format_of(path))
+def _read_lossless(path:Path, fmt:str, info:dict)->pl.DataFrame:
+    "A `hf`, `parquet` or `jsonl` export read back as the frame written."
     if fmt == 'hf':
         df = _datasets().load_from_disk(str(path)).to_polars()
         schema = schema_of(info.get('schema') or {})
         return df.cast({c: t for c,t in schema.items() if c in df.columns}) if schema else df
     if path.is_dir(): raise ExportError('a folder, not a file', where=str(path), fix='point at the exported file')
     if fmt == 'parquet': return pl.read_parquet(path)
-    if fmt == 'jsonl':
-        if path.stat().st_size == 0: return pl.DataFrame()
-        schema = schema_of(info.get('schema') or {})
-        if schema and len(schema) == len(info['schema']): return pl.read_ndjson(path, schema=schema)
-        df = pl.read_ndjson(path, infer_schema_length=None, schema_overrides=schema or None)
-        return df.cast({c: t for c,t in _TYPED.items() if c in df.columns and c not in schema})
+    if path.stat().st_size == 0: return pl.DataFrame()
+    schema = schema_of(info.get('schema') or {})
+    if schema and len(schema) == len(info['schema']): return pl.read_ndjson(path, schema=schema)
+    df = pl.read_ndjson(path, infer_schema_length=None, schema_overrides=schema or None)
+    return df.cast({c: t for c,t in _TYPED.items() if c in df.columns and c not in schema})
+
+# %% ../nbs/09_export.ipynb #60ae0456
+def load_export(path,                   # a file `export` wrote (or a folder, for format="hf")
+                format:str|None=None,   # default: from the card beside it, else from the name
+                kind:str|None=None,     # chat/prompt_completion: "text", "instruction" or "chat" (default: the card's)
+               )->pl.DataFrame:
+    "Read an export back: lossless formats as the frame written, training formats as text, instruction or chat rows."
+    path = Path(path)
+    if not path.exists(): raise ExportError('no such file', where=str(path), fix='check the path')
+    info = card_info(path)
+    fmt = format or info.get('format') or ('hf' if path.is_dir() else format_of(path))
+    if fmt in ('hf', 'parquet', 'jsonl'): return _read_lossless(path, fmt, info)
+    if path.is_dir(): raise ExportError('a folder, not a file', where=str(path), fix='point at the exported file')
     kinds = info.get('kinds') or []
     kind = kind or (kinds[0] if len(kinds) == 1 and not info.get('template') else 'chat')
-    if kind not in ('text', 'instruction', 'chat'): raise ExportError(f'kind="{kind}" is not a row shape', fix='use "text", "instruction" or "chat"')
+    if kind not in ('text', 'instruction', 'chat'):
+        raise ExportError(f'kind="{kind}" is not a row shape', fix='use "text", "instruction" or "chat"')
     rows = [_row_of(_conversation(rec, w), kind, info.get('system'), w) for w, rec in _jsonl_lines(path)]
     if not rows: raise ExportError('no records', where=path.name, fix='export some rows first')
     return _frame_of(rows)
 
 # %% ../nbs/09_export.ipynb #0c0bcfaa
-def _half_up(x:float)->int: return int(math.floor(x + 0.5))
+def _blend_side(frame, name:str, source:str, by)->pl.DataFrame:
+    "One side of a blend: its kept rows, with a `source` column, checked for the `by` column."
+    df = to_frame(frame, ExportError, name)
+    if 'keep' in df.columns: df = df.filter(pl.col('keep').fill_null(True))
+    if 'source' not in df.columns: df = df.with_columns(source=pl.lit(source))
+    if by is not None and df.height and by not in df.columns:
+        raise ExportError(f'the {name} rows have no "{by}" column (found: {", ".join(df.columns)})',
+                          fix='pass by= a column both hold, or by=None')
+    return df
 
+def _label_rows(df:pl.DataFrame, by)->dict:
+    "Row indices per value of `by` (one group of all rows when `by` is None), in order of first appearance."
+    out = {}
+    if df.height == 0: return out
+    for i, v in enumerate(df[by].to_list() if by is not None else [None] * df.height): out.setdefault(v, []).append(i)
+    return out
+
+# %% ../nbs/09_export.ipynb #fe4e6529
 def _allocate(n:int, weights:dict)->dict:
     "`n` spread over the keys in proportion to `weights`, by largest remainder."
     total = sum(weights.values())
@@ -553,14 +506,53 @@ def _allocate(n:int, weights:dict)->dict:
     for k in sorted(raw, key=lambda k: out[k] - raw[k])[:n - sum(out.values())]: out[k] += 1
     return out
 
-def _blend_side(frame, name:str, source:str, by)->pl.DataFrame:
-    df = to_frame(frame, ExportError, name)
-    if 'keep' in df.columns: df = df.filter(pl.col('keep').fill_null(True))
-    if 'source' not in df.columns: df = df.with_columns(source=pl.lit(source))
-    if by is not None and df.height and by not in df.columns:
-        raise ExportError(f'the {name} rows have no "{by}" column (found: {", ".join(df.columns)})', fix='pass by= a column both hold, or by=None')
-    return df
+# %% ../nbs/09_export.ipynb #8c80914e
+def _half_up(x:float)->int: return int(math.floor(x + 0.5))
 
+def _wanted(have_r:int,      # the label's real rows
+            have_y:int,      # the label's synthetic rows
+            s:float,         # the synthetic share
+            total:int|None,  # the label's rows in the mix (None: every real row, plus synthetic in the share)
+           )->tuple[int, int]:
+    "How many real and synthetic rows a label should get."
+    if total is None:
+        if s == 1: return 0, have_y
+        return have_r, _half_up(have_r * s / (1 - s))
+    want_y = _half_up(total * s)
+    return total - want_y, want_y
+
+# %% ../nbs/09_export.ipynb #88afceaa
+def _shortfall(lab,                  # the label
+               have:tuple[int, int], # its real and synthetic rows
+               want:tuple[int, int], # the real and synthetic rows it should get
+               s:float,              # the synthetic share
+              )->list[str]:
+    "What a label lacks for the share asked for, in words (empty when it has enough)."
+    (have_r, have_y), (want_r, want_y) = have, want
+    out = []
+    if have_r == 0 and want_r == 0 and want_y == 0 and have_y and s < 1:
+        out.append(f'{lab}: no real rows, so its {have_y} synthetic rows are left out '
+                   '(any of them would make it 100% synthetic)')
+    got_r, got_y = min(want_r, have_r), min(want_y, have_y)
+    if got_y < want_y or got_r < want_r:
+        miss = [f'{want_y} synthetic rows wanted, {have_y} found'] if got_y < want_y else []
+        miss += [f'{want_r} real rows wanted, {have_r} found'] if got_r < want_r else []
+        share = got_y / max(1, got_r + got_y)
+        out.append(f'{lab}: {"; ".join(miss)}; it gets {got_r} real + {got_y} synthetic '
+                   f'({share:.0%} synthetic, not {s:.0%})')
+    return out
+
+# %% ../nbs/09_export.ipynb #2577b5fc
+def _mixed(r:pl.DataFrame, y:pl.DataFrame, pick_r:list, pick_y:list, rng:random.Random)->pl.DataFrame:
+    "The real and synthetic rows picked, together, shuffled with `rng`."
+    parts = [f for f in (r[sorted(pick_r)], y[sorted(pick_y)]) if f.height]
+    if not parts: raise ExportError('the blend is empty', fix='check synthetic_share, n and the rows passed')
+    mix = pl.concat(parts, how='diagonal_relaxed')
+    if 'keep' in mix.columns: mix = mix.with_columns(pl.col('keep').fill_null(True))
+    order = list(range(mix.height)); rng.shuffle(order)
+    return mix[order]
+
+# %% ../nbs/09_export.ipynb #bcb626cb
 def blend(real,                       # human-written rows (seeds or other real data)
           synthetic,                  # synthetic rows (rows with keep=False are left out)
           synthetic_share:float=0.5,  # share of synthetic rows in every label
@@ -568,45 +560,26 @@ def blend(real,                       # human-written rows (seeds or other real 
           seed:int=0,                 # random seed for the rows drawn and the order
           n:int|None=None,            # rows in the mix (None: every real row, plus synthetic rows in the share)
          )->pl.DataFrame:
-    "A training mix with `synthetic_share` synthetic rows in each label; shortfalls are warned about with numbers, never moved to other labels."
+    "A training mix with `synthetic_share` synthetic rows in each label; shortfalls warned of, never moved to others."
     s = synthetic_share
-    if not 0 <= s <= 1: raise ExportError(f'synthetic_share={s} is not a share between 0 and 1', fix='pass e.g. synthetic_share=0.5')
-    if n is not None and n < 1: raise ExportError(f'n={n}', fix='ask for at least one row, or n=None for every real row')
+    if not 0 <= s <= 1:
+        raise ExportError(f'synthetic_share={s} is not a share between 0 and 1', fix='pass e.g. synthetic_share=0.5')
+    if n is not None and n < 1:
+        raise ExportError(f'n={n}', fix='ask for at least one row, or n=None for every real row')
     r, y = _blend_side(real, 'real', 'seed', by), _blend_side(synthetic, 'synthetic', 'synthetic', by)
     if r.height + y.height == 0: raise ExportError('no rows to blend', fix='pass real and synthetic rows')
     rng = random.Random(seed)
-    def groups(df):
-        out = {}
-        if df.height == 0: return out
-        for i, v in enumerate(df[by].to_list() if by is not None else [None] * df.height): out.setdefault(v, []).append(i)
-        return out
-    rg, yg = groups(r), groups(y)
-    if n is not None: totals = _allocate(n, {k: len(v) for k,v in (rg or yg).items()})
+    rg, yg = _label_rows(r, by), _label_rows(y, by)
+    totals = _allocate(n, {k: len(v) for k,v in (rg or yg).items()}) if n is not None else {}
     short, pick_r, pick_y = [], [], []
     for lab in list(rg) + [k for k in yg if k not in rg]:
-        have_r, have_y = len(rg.get(lab, [])), len(yg.get(lab, []))
-        if n is None:
-            if s == 1: want_r, want_y = 0, have_y
-            else: want_r, want_y = have_r, _half_up(have_r * s / (1 - s))
-        else:
-            t = totals.get(lab, 0)
-            want_y = _half_up(t * s); want_r = t - want_y
-        if have_r == 0 and want_r == 0 and want_y == 0 and have_y and s < 1:
-            short.append(f'{lab}: no real rows, so its {have_y} synthetic rows are left out (any of them would make it 100% synthetic)')
-        got_r, got_y = min(want_r, have_r), min(want_y, have_y)
-        if got_y < want_y or got_r < want_r:
-            miss = [f'{want_y} synthetic rows wanted, {have_y} found'] if got_y < want_y else []
-            miss += [f'{want_r} real rows wanted, {have_r} found'] if got_r < want_r else []
-            share = got_y / max(1, got_r + got_y)
-            short.append(f'{lab}: {"; ".join(miss)}; it gets {got_r} real + {got_y} synthetic ({share:.0%} synthetic, not {s:.0%})')
-        pick_r += rng.sample(rg.get(lab, []), got_r)
-        pick_y += rng.sample(yg.get(lab, []), got_y)
+        have = len(rg.get(lab, [])), len(yg.get(lab, []))
+        want = _wanted(*have, s, None if n is None else totals.get(lab, 0))
+        short += _shortfall(lab, have, want, s)
+        pick_r += rng.sample(rg.get(lab, []), min(want[0], have[0]))
+        pick_y += rng.sample(yg.get(lab, []), min(want[1], have[1]))
     if short:
-        warnings.warn(ExportWarning(f'blend: {len(short)} label(s) short of rows for a {s:.0%} synthetic share: ' + ' | '.join(short)
-                                    + '. The other labels keep the requested share; generate more rows for these labels or accept the lower share.'), stacklevel=2)
-    parts = [f for f in (r[sorted(pick_r)], y[sorted(pick_y)]) if f.height]
-    if not parts: raise ExportError('the blend is empty', fix='check synthetic_share, n and the rows passed')
-    mix = pl.concat(parts, how='diagonal_relaxed')
-    if 'keep' in mix.columns: mix = mix.with_columns(pl.col('keep').fill_null(True))
-    order = list(range(mix.height)); rng.shuffle(order)
-    return mix[order]
+        warnings.warn(ExportWarning(f'blend: {len(short)} label(s) short of rows for a {s:.0%} synthetic share: '
+                                    + ' | '.join(short) + '. The other labels keep the requested share; '
+                                    'generate more rows for these labels or accept the lower share.'), stacklevel=2)
+    return _mixed(r, y, pick_r, pick_y, rng)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, html, math, random, warnings
 import polars as pl
 import altair as alt
-from .core import StudentError, SynthkitWarning, to_frame
+from .core import StudentError, SynthkitWarning, patch, to_frame
 from .seeds import TEXT_KEYS, LABEL_KEYS
 
 # %% auto #0
@@ -16,10 +16,14 @@ __all__ = ['StudentWarning', 'holdout', 'take_per_label', 'TSTRResult', 'default
 # %% ../nbs/07_student.ipynb #f486184b
 class StudentWarning(SynthkitWarning): "A student was trained and scored, but something in the data deserves a look."
 
+# %% ../nbs/07_student.ipynb #bd2dd733
 def _quote(keys)->str: return ', '.join(f'"{k}"' for k in keys) or '(none)'
 
-def _need(df:pl.DataFrame, where:str, **roles):
-    "Raise a `StudentError` naming the columns found when a column playing one of `roles` (e.g. `text='text'`) is missing."
+def _need(df:pl.DataFrame, # the frame to check
+          where:str,       # its name, for the message
+          **roles,         # role: column, e.g. `text='text'`
+         ):
+    "Raise a `StudentError` naming the columns found when a column playing one of `roles` is missing."
     for role, col in roles.items():
         if col in df.columns: continue
         guesses = {'text': TEXT_KEYS, 'label': LABEL_KEYS}.get(role, [])
@@ -27,6 +31,7 @@ def _need(df:pl.DataFrame, where:str, **roles):
         fix = f'pass {role}="{guess}"' if guess else f'pass {role}= the column that holds the {role}s'
         raise StudentError(f'no "{col}" column (found: {_quote(df.columns)})', where=where, fix=fix)
 
+# %% ../nbs/07_student.ipynb #addd3615
 def _groups(labels:list, seed:int)->dict:
     "Row indices per label, in order of first appearance, each group shuffled with `seed`."
     rng, out = random.Random(seed), {}
@@ -42,16 +47,18 @@ def holdout(frame,                # labelled rows (anything `to_frame` takes)
     "Split rows into `(train, test)` per label; every label keeps at least one training row. Rows keep their order."
     df = to_frame(frame, StudentError, 'frame')
     _need(df, 'frame', label=label)
-    if not 0 < test_size < 1: raise StudentError(f'test_size={test_size} is not a share between 0 and 1', fix='pass e.g. test_size=0.3')
-    test = {i for ix in _groups(df[label].to_list(), seed).values() for i in ix[:min(len(ix) - 1, int(len(ix) * test_size + 0.5))]}
+    if not 0 < test_size < 1:
+        raise StudentError(f'test_size={test_size} is not a share between 0 and 1', fix='pass e.g. test_size=0.3')
+    groups = _groups(df[label].to_list(), seed).values()
+    test = {i for ix in groups for i in ix[:min(len(ix) - 1, int(len(ix) * test_size + 0.5))]}
     is_test = pl.Series([i in test for i in range(len(df))], dtype=pl.Boolean)
     return df.filter(~is_test), df.filter(is_test)
 
 # %% ../nbs/07_student.ipynb #def2c6d9
-def take_per_label(frame,            # labelled rows (anything `to_frame` takes)
-                   n:int,            # rows to take of each label (all of a label that has fewer)
-                   label:str='label',# column holding the label
-                   seed:int=0,       # random seed: the same seed gives the same rows
+def take_per_label(frame,             # labelled rows (anything `to_frame` takes)
+                   n:int,             # rows to take of each label (all of a label that has fewer)
+                   label:str='label', # column holding the label
+                   seed:int=0,        # random seed: the same seed gives the same rows
                   )->pl.DataFrame:
     "At most `n` rows of each label, drawn at random, in their original order."
     df = to_frame(frame, StudentError, 'frame')
@@ -59,6 +66,17 @@ def take_per_label(frame,            # labelled rows (anything `to_frame` takes)
     if n < 1: raise StudentError(f'n={n} takes no rows', fix='pass n=1 or more')
     keep = sorted(i for ix in _groups(df[label].to_list(), seed).values() for i in ix[:n])
     return df[keep] if keep else df.clear()
+
+# %% ../nbs/07_student.ipynb #c5e54920
+def _judged_kept(df:pl.DataFrame, # labelled rows, maybe judged
+                 where:str,       # name of the frame, for messages
+                )->pl.DataFrame:
+    "`df` without the rows a judge rejected (`keep == False`); a missing verdict counts as kept."
+    if 'keep' not in df.columns: return df
+    if df.schema['keep'] not in (pl.Boolean, pl.Null):
+        raise StudentError(f'"keep" holds {df.schema["keep"]}, not true/false', where=where,
+                           fix='a judge\'s keep column is true (use the row) or false (leave it out)')
+    return df.filter(pl.col('keep').fill_null(True))
 
 # %% ../nbs/07_student.ipynb #40b543e3
 def _labelled(data,                # labelled rows (anything `to_frame` takes)
@@ -72,129 +90,159 @@ def _labelled(data,                # labelled rows (anything `to_frame` takes)
     if df.height == 0: raise StudentError('no rows', where=where, fix='pass a frame (or list) of labelled rows')
     _need(df, where, text=text, label=label)
     if df.schema[text] not in (pl.String, pl.Null):
-        raise StudentError(f'"{text}" holds {df.schema[text]}, not text', where=where, fix='pass text= the column that holds the texts')
-    if 'keep' in df.columns:
-        if df.schema['keep'] not in (pl.Boolean, pl.Null):
-            raise StudentError(f'"keep" holds {df.schema["keep"]}, not true/false', where=where, fix='a judge\'s keep column is true (use the row) or false (leave it out)')
-        df = df.filter(pl.col('keep').fill_null(True))
-    try: out = df.select(pl.col(text).cast(pl.String).alias('text'), pl.col(label).cast(pl.String).str.strip_chars().alias('label'))
+        raise StudentError(f'"{text}" holds {df.schema[text]}, not text', where=where,
+                           fix='pass text= the column that holds the texts')
+    df = _judged_kept(df, where)
+    try: out = df.select(pl.col(text).cast(pl.String).alias('text'),
+                         pl.col(label).cast(pl.String).str.strip_chars().alias('label'))
     except Exception:
-        raise StudentError(f'"{label}" holds {df.schema[label]}, not labels', where=where, fix='use text or whole-number labels, one per row') from None
+        raise StudentError(f'"{label}" holds {df.schema[label]}, not labels', where=where,
+                           fix='use text or whole-number labels, one per row') from None
     ok = pl.col('text').is_not_null() & pl.col('label').is_not_null() & (pl.col('label') != '')
     if (n := out.height - out.filter(ok).height):
         warnings.warn(StudentWarning(f'{where}: left out {n} row(s) with no text or no label'), stacklevel=3)
     out = out.filter(ok)
-    if out.height == 0 and not empty_ok: raise StudentError('no labelled rows (every row was rejected by a judge or lacks a text or label)', where=where,
-                                           fix='pass rows with both a text and a label')
+    if out.height == 0 and not empty_ok:
+        raise StudentError('no labelled rows (every row was rejected by a judge or lacks a text or label)', where=where,
+                           fix='pass rows with both a text and a label')
     return out
+
+# %% ../nbs/07_student.ipynb #e75524b1
+def _per_label(p:pl.DataFrame, # one row per test row: `label` and `predicted`, as strings
+              )->pl.DataFrame:
+    "Support, precision, recall and F1 of every label in the test rows, sorted by label."
+    hits = p.filter(pl.col('label') == pl.col('predicted')).group_by('label').agg(pl.len().alias('hits'))
+    called = p.group_by('predicted').agg(pl.len().alias('called')).rename({'predicted': 'label'})
+    per = (p.group_by('label').agg(pl.len().cast(pl.Int64).alias('support'))
+            .join(hits, on='label', how='left').join(called, on='label', how='left')
+            .with_columns(pl.col('hits', 'called').fill_null(0)))
+    precision = pl.when(pl.col('called') > 0).then(pl.col('hits') / pl.col('called')).otherwise(0.0)
+    per = per.with_columns(precision=precision, recall=pl.col('hits') / pl.col('support'))
+    pr = pl.col('precision') + pl.col('recall')
+    per = per.with_columns(f1=pl.when(pr > 0).then(2 * pl.col('precision') * pl.col('recall') / pr).otherwise(0.0))
+    return per.select('label', 'support', 'precision', 'recall', 'f1').sort('label')
 
 # %% ../nbs/07_student.ipynb #0c0637ff
 class TSTRResult:
     "How well a student did on real test rows: accuracy, macro-F1, per-label scores and the confusion counts."
-    def __init__(self, predictions:pl.DataFrame,   # one row per test row: `label` (the truth) and `predicted` (the student's answer)
-                 train_rows:int|None=None,         # rows the student was trained on
-                 train_labels:list|None=None,      # labels the student saw in training (to name the unseen ones)
-                 student=None):                    # the fitted student
+    def __init__(self,
+                 predictions:pl.DataFrame,    # one row per test row: `label` (the truth), `predicted` (the answer)
+                 train_rows:int|None=None,    # rows the student was trained on
+                 train_labels:list|None=None, # labels the student saw in training (to name the unseen ones)
+                 student=None):               # the fitted student
         if missing := [c for c in ('label', 'predicted') if c not in predictions.columns]:
-            raise StudentError(f'predictions lack {_quote(missing)} (found: {_quote(predictions.columns)})', fix='pass a frame with "label" (the truth) and "predicted" columns')
+            raise StudentError(f'predictions lack {_quote(missing)} (found: {_quote(predictions.columns)})',
+                               fix='pass a frame with "label" (the truth) and "predicted" columns')
         p = predictions.with_columns(pl.col('label', 'predicted').cast(pl.String))
         if p.height == 0: raise StudentError('no predictions to score', fix='score at least one test row')
         self.predictions, self.train_rows, self.student = p, train_rows, student
         self.confusion = (p.group_by('label', 'predicted').agg(pl.len().cast(pl.Int64).alias('count'))
                            .rename({'label': 'true'}).sort('true', 'predicted'))
-        hits = p.filter(pl.col('label') == pl.col('predicted')).group_by('label').agg(pl.len().alias('hits'))
-        called = p.group_by('predicted').agg(pl.len().alias('called')).rename({'predicted': 'label'})
-        per = (p.group_by('label').agg(pl.len().cast(pl.Int64).alias('support'))
-                .join(hits, on='label', how='left').join(called, on='label', how='left')
-                .with_columns(pl.col('hits', 'called').fill_null(0)))
-        per = per.with_columns(precision=pl.when(pl.col('called') > 0).then(pl.col('hits') / pl.col('called')).otherwise(0.0),
-                               recall=pl.col('hits') / pl.col('support'))
-        pr = pl.col('precision') + pl.col('recall')
-        per = per.with_columns(f1=pl.when(pr > 0).then(2 * pl.col('precision') * pl.col('recall') / pr).otherwise(0.0))
-        self.per_label = per.select('label', 'support', 'precision', 'recall', 'f1').sort('label')
+        self.per_label = _per_label(p)
         self.accuracy = float((p['label'] == p['predicted']).mean())
         self.macro_f1 = float(self.per_label['f1'].mean())
         self.unseen = [] if train_labels is None else sorted(set(self.per_label['label']) - set(train_labels))
-
-    @property
-    def test_rows(self)->int: return self.predictions.height
 
     def __repr__(self):
         return (f'TSTRResult(accuracy={self.accuracy:.3f}, macro_f1={self.macro_f1:.3f}, '
                 f'train_rows={self.train_rows}, test_rows={self.test_rows}, labels={self.per_label.height})')
 
+# %% ../nbs/07_student.ipynb #47b81100
+@patch(as_prop=True)
+def test_rows(self:TSTRResult)->int:
+    "How many test rows the student was scored on."
+    return self.predictions.height
+
+# %% ../nbs/07_student.ipynb #97bfbaf8
+@patch
+def _worst(self:TSTRResult, n:int=5)->pl.DataFrame:
+    "The `n` labels with the lowest recall (then the lowest F1)."
+    return self.per_label.sort('recall', 'f1', 'label').head(n)
+
 # %% ../nbs/07_student.ipynb #4fa45dff
 def _num(v)->str: return '–' if v is None else f'{v:.3f}' if isinstance(v, float) else f'{v:,}'
 
 def _html_table(rows:list[dict])->str:
+    "An HTML table of `rows` (dicts with the same keys); text escaped."
     head = ''.join(f'<th>{html.escape(str(k))}</th>' for k in rows[0]) if rows else ''
-    body = ''.join('<tr>' + ''.join(f'<td>{html.escape(v) if isinstance(v, str) else _num(v)}</td>' for v in r.values()) + '</tr>' for r in rows)
+    cell = lambda v: f'<td>{html.escape(v) if isinstance(v, str) else _num(v)}</td>'
+    body = ''.join('<tr>' + ''.join(cell(v) for v in r.values()) + '</tr>' for r in rows)
     return f'<table><tr>{head}</tr>{body}</table>'
 
-def _worst(self, n:int=5)->pl.DataFrame:
-    "The `n` labels with the lowest recall (then the lowest F1)."
-    return self.per_label.sort('recall', 'f1', 'label').head(n)
-
-def _repr_html_(self)->str:
+# %% ../nbs/07_student.ipynb #19f6b321
+@patch
+def _repr_html_(self:TSTRResult)->str:
+    "The headline numbers, the unseen labels and the five lowest-recall labels."
     head = [{'train rows': self.train_rows, 'test rows': self.test_rows, 'labels': self.per_label.height,
              'accuracy': self.accuracy, 'macro-F1': self.macro_f1}]
+    more = " ..." if len(self.unseen) > 8 else ""
     unseen = (f'<div style="color:#9a6700">{len(self.unseen)} test label(s) never seen in training, scored as misses: '
-              f'{html.escape(_quote(self.unseen[:8]))}{" ..." if len(self.unseen) > 8 else ""}</div>') if self.unseen else ''
+              f'{html.escape(_quote(self.unseen[:8]))}{more}</div>') if self.unseen else ''
     return (f'<div><b>Student on real test rows</b>{_html_table(head)}{unseen}'
             f'<div>lowest recall:</div>{_html_table(self._worst().to_dicts())}</div>')
 
-def _result_dict(self)->dict:
+# %% ../nbs/07_student.ipynb #8122b0b7
+@patch
+def to_dict(self:TSTRResult)->dict:
     "The scores as plain numbers and lists (JSON-ready)."
-    return {'accuracy': self.accuracy, 'macro_f1': self.macro_f1, 'train_rows': self.train_rows, 'test_rows': self.test_rows,
-            'unseen_labels': self.unseen, 'per_label': self.per_label.to_dicts(), 'confusion': self.confusion.to_dicts()}
-
-TSTRResult._worst, TSTRResult._repr_html_, TSTRResult.to_dict = _worst, _repr_html_, _result_dict
+    return {'accuracy': self.accuracy, 'macro_f1': self.macro_f1,
+            'train_rows': self.train_rows, 'test_rows': self.test_rows, 'unseen_labels': self.unseen,
+            'per_label': self.per_label.to_dicts(), 'confusion': self.confusion.to_dicts()}
 
 # %% ../nbs/07_student.ipynb #5db7e856
-def _recall_chart(self, n:int=40)->alt.Chart:
-    "Bars of recall per label, lowest first (the `n` lowest when there are more), with precision, F1 and support on hover."
+@patch
+def chart(self:TSTRResult, n:int=40)->alt.Chart:
+    "Bars of recall per label, lowest first (the `n` lowest of more), with precision, F1 and support on hover."
     per, k = self._worst(n), self.per_label.height
+    scores = f'accuracy {self.accuracy:.3f}, macro-F1 {self.macro_f1:.3f}'
     title = alt.Title('Recall per label' + (f' (the {n} lowest of {k})' if k > n else ''),
-                      subtitle=f'student on {self.test_rows:,} real test rows: accuracy {self.accuracy:.3f}, macro-F1 {self.macro_f1:.3f}')
+                      subtitle=f'student on {self.test_rows:,} real test rows: {scores}')
+    recall = 'recall (share of the label\'s test rows the student got right)'
     return alt.Chart(alt.Data(values=per.to_dicts()), title=title).mark_bar().encode(
-        x=alt.X('recall:Q', scale=alt.Scale(domain=[0, 1]), title='recall (share of the label\'s test rows the student got right)'),
+        x=alt.X('recall:Q', scale=alt.Scale(domain=[0, 1]), title=recall),
         y=alt.Y('label:N', sort=per['label'].to_list(), title=None),
         color=alt.Color('f1:Q', scale=alt.Scale(scheme='redyellowgreen', domain=[0, 1]), title='F1'),
-        tooltip=[alt.Tooltip('label:N'), alt.Tooltip('support:Q', title='test rows'), alt.Tooltip('recall:Q', format='.3f'),
-                 alt.Tooltip('precision:Q', format='.3f'), alt.Tooltip('f1:Q', format='.3f', title='F1')],
+        tooltip=[alt.Tooltip('label:N'), alt.Tooltip('support:Q', title='test rows'),
+                 alt.Tooltip('recall:Q', format='.3f'), alt.Tooltip('precision:Q', format='.3f'),
+                 alt.Tooltip('f1:Q', format='.3f', title='F1')],
     ).properties(width=360, height=alt.Step(16))
-
-TSTRResult.chart = _recall_chart
 
 # %% ../nbs/07_student.ipynb #b73e412e
 def default_student(seed:int=0, # random seed of the solver: the same seed gives the same student
                    ):
-    "TF-IDF (word 1-2 grams and character 3-4 grams, sublinear tf) then logistic regression: plain, fast and deterministic."
+    "TF-IDF (word 1-2 and character 3-4 grams, sublinear tf) then logistic regression: plain, fast, deterministic."
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, Pipeline
     words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r'(?u)\b\w+\b')
     chars = TfidfVectorizer(analyzer='char_wb', ngram_range=(3, 4), sublinear_tf=True, max_features=20_000)
-    return Pipeline([('features', FeatureUnion([('words', words), ('chars', chars)])),
-                     ('classifier', LogisticRegression(C=10.0, solver='saga', tol=1e-3, max_iter=1000, random_state=seed))])
+    classifier = LogisticRegression(C=10.0, solver='saga', tol=1e-3, max_iter=1000, random_state=seed)
+    return Pipeline([('features', FeatureUnion([('words', words), ('chars', chars)])), ('classifier', classifier)])
 
 # %% ../nbs/07_student.ipynb #1f7641fb
-def _student(student, seed:int):
+def _student(student, # None, an estimator, or a function (or class) returning one
+             seed:int, # random seed of the default student
+            ):
     "A fresh, unfitted student: the default, a clone of the estimator given, or what the function given returns."
     if student is None: return default_student(seed)
     if isinstance(student, type) or (callable(student) and not hasattr(student, 'fit')): student = student()
     if not (hasattr(student, 'fit') and hasattr(student, 'predict')):
         r = repr(student)
-        raise StudentError(f'student={r[:40] + "..." if len(r) > 40 else r} is not a student: it has no fit and predict methods',
-                           fix='pass an estimator with fit(texts, labels) and predict(texts), such as a scikit-learn pipeline, or a function returning one')
+        r = r[:40] + "..." if len(r) > 40 else r
+        raise StudentError(f'student={r} is not a student: it has no fit and predict methods',
+                           fix='pass an estimator with fit(texts, labels) and predict(texts), '
+                               'such as a scikit-learn pipeline, or a function returning one')
     try:
         from sklearn.base import clone
         return clone(student)
     except Exception: return copy.deepcopy(student)
 
-# %% ../nbs/07_student.ipynb #2d5da56a
-def _tstr(train, test, student, text, label, seed, where)->TSTRResult:
-    tr, te = _labelled(train, text, label, where), _labelled(test, text, label, 'test')
+# %% ../nbs/07_student.ipynb #651692b1
+def _train_labels(tr:pl.DataFrame, # the training rows (`text`, `label`)
+                  te:pl.DataFrame, # the test rows (`text`, `label`)
+                  where:str,       # name of the training frame, for messages
+                 )->list[str]:
+    "The training labels, sorted; an error for fewer than two, a warning naming test labels never seen in training."
     labels = sorted(set(tr['label']))
     if len(labels) < 2:
         raise StudentError(f'{tr.height} row(s) but only one label ("{labels[0]}")', where=where,
@@ -202,21 +250,44 @@ def _tstr(train, test, student, text, label, seed, where)->TSTRResult:
     unseen = te.filter(~pl.col('label').is_in(labels))
     if unseen.height:
         names = sorted(set(unseen['label']))
-        warnings.warn(StudentWarning(f'{where}: {unseen.height} test row(s) carry {len(names)} label(s) never seen in training '
-                                     f'({_quote(names[:8])}{" ..." if len(names) > 8 else ""}); they are scored as misses'), stacklevel=3)
-    model = _student(student, seed)
+        more = " ..." if len(names) > 8 else ""
+        warnings.warn(StudentWarning(f'{where}: {unseen.height} test row(s) carry {len(names)} label(s) '
+                                     f'never seen in training ({_quote(names[:8])}{more}); they are scored as misses'),
+                      stacklevel=4)
+    return labels
+
+# %% ../nbs/07_student.ipynb #bc65bdc8
+def _fit_predict(model,            # an unfitted student
+                 tr:pl.DataFrame,  # the training rows (`text`, `label`)
+                 te:pl.DataFrame,  # the test rows (`text`, `label`)
+                 where:str,        # name of the training frame, for messages
+                )->list[str|None]:
+    "Fit `model` on the training rows and return its label (as a string) for each test row."
     try: model.fit(tr['text'].to_list(), tr['label'].to_list())
     except Exception as e:
-        raise StudentError(f'the student could not be trained ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""})', where=where,
-                           fix='check the texts are real text (not all blank); a custom student must take fit(list of str, list of str)') from e
+        why = str(e).splitlines()[0] if str(e) else ''
+        raise StudentError(f'the student could not be trained ({type(e).__name__}: {why})', where=where,
+                           fix='check the texts are real text (not all blank); '
+                               'a custom student must take fit(list of str, list of str)') from e
     predicted = [None if p is None else str(p) for p in model.predict(te['text'].to_list())]
     if len(predicted) != te.height:
-        raise StudentError(f'the student predicted {len(predicted)} labels for {te.height} test rows', where=where, fix='predict(texts) must return one label per text')
-    return TSTRResult(te.with_columns(predicted=pl.Series(predicted, dtype=pl.String)), train_rows=tr.height, train_labels=labels, student=model)
+        raise StudentError(f'the student predicted {len(predicted)} labels for {te.height} test rows', where=where,
+                           fix='predict(texts) must return one label per text')
+    return predicted
+
+# %% ../nbs/07_student.ipynb #2d5da56a
+def _tstr(train, test, student, text, label, seed, where)->TSTRResult:
+    "`tstr` for a training frame named `where` (seeds, seeds+synthetic, real...)."
+    tr, te = _labelled(train, text, label, where), _labelled(test, text, label, 'test')
+    labels = _train_labels(tr, te, where)
+    model = _student(student, seed)
+    predicted = _fit_predict(model, tr, te, where)
+    return TSTRResult(te.with_columns(predicted=pl.Series(predicted, dtype=pl.String)), train_rows=tr.height,
+                      train_labels=labels, student=model)
 
 def tstr(train,              # labelled rows to learn from (seeds, synthetic rows, or both; anything `to_frame` takes)
          test,               # real labelled rows, held out from the seeds and the teacher
-         student=None,       # an estimator with fit/predict on lists of strings, a function returning one, or None for `default_student`
+         student=None,       # an estimator with fit/predict on lists of strings, a function returning one, or None
          text:str='text',    # column holding the text (in both frames)
          label:str='label',  # column holding the label (in both frames)
          seed:int=0,         # random seed of the default student
@@ -231,44 +302,61 @@ class Comparison:
     "Students trained on seeds, seeds + synthetic and real rows, each scored on the same real test rows."
     def __init__(self, results:dict):  # setting name: `TSTRResult`
         self.results = results
-        self.table = pl.DataFrame([{'setting': k, 'rows': r.train_rows, 'accuracy': r.accuracy, 'macro_f1': r.macro_f1} for k,r in results.items()],
-                                  schema={'setting': pl.String, 'rows': pl.Int64, 'accuracy': pl.Float64, 'macro_f1': pl.Float64})
-
-    @property
-    def gap_closed(self)->float|None:
-        "Share of the seeds-to-real macro-F1 gap that the synthetic rows close (None without real rows or without a gap)."
-        f = {k: r.macro_f1 for k,r in self.results.items()}
-        if not set(_SETTINGS) <= set(f) or f['real'] <= f['seeds']: return None
-        return (f['seeds+synthetic'] - f['seeds']) / (f['real'] - f['seeds'])
-
-    @property
-    def gap(self)->float|None:
-        "Macro-F1 of the real setting minus that of the seeds: how much there is to close."
-        return self.results['real'].macro_f1 - self.results['seeds'].macro_f1 if {'seeds', 'real'} <= set(self.results) else None
-
-    def notes(self)->list[str]:
-        "What to read the numbers with: the gap closed, and a caution when the gap or the test set is small."
-        out, gap = [], self.gap
-        if gap is not None and gap <= 0: out.append(f'real rows do no better than the seeds (macro-F1 {gap:+.3f}): there is no gap to close')
-        elif self.gap_closed is not None:
-            out.append(f'gap closed: {self.gap_closed:.2f} of the {gap:.3f} macro-F1 between seeds and real rows'
-                       + (' (a small gap: read this with care)' if gap < 0.05 else ''))
-        r = next(iter(self.results.values()))
-        se = max(math.sqrt(x.accuracy * (1 - x.accuracy) / r.test_rows) for x in self.results.values())
-        if se >= 0.03: out.append(f'only {r.test_rows} test rows: each score is uncertain by about ±{se:.2f} (one standard error), so small differences are noise')
-        return out
-
-    def to_dict(self)->dict: return {'gap_closed': self.gap_closed, 'gap': self.gap, 'settings': {k: r.to_dict() for k,r in self.results.items()}}
+        self.table = pl.DataFrame([{'setting': k, 'rows': r.train_rows, 'accuracy': r.accuracy, 'macro_f1': r.macro_f1}
+                                   for k,r in results.items()],
+                                  schema={'setting': pl.String, 'rows': pl.Int64,
+                                          'accuracy': pl.Float64, 'macro_f1': pl.Float64})
 
     def __repr__(self):
-        rows = [f'{r["setting"]:<16} {r["rows"]:>7,} rows  accuracy {r["accuracy"]:.3f}  macro-F1 {r["macro_f1"]:.3f}' for r in self.table.to_dicts()]
+        rows = [f'{r["setting"]:<16} {r["rows"]:>7,} rows  accuracy {r["accuracy"]:.3f}  macro-F1 {r["macro_f1"]:.3f}'
+                for r in self.table.to_dicts()]
         return '\n'.join(rows + self.notes())
 
+# %% ../nbs/07_student.ipynb #bb87309e
+@patch(as_prop=True)
+def gap(self:Comparison)->float|None:
+    "Macro-F1 of the real setting minus that of the seeds: how much there is to close."
+    if not {'seeds', 'real'} <= set(self.results): return None
+    return self.results['real'].macro_f1 - self.results['seeds'].macro_f1
+
+# %% ../nbs/07_student.ipynb #a31de191
+@patch(as_prop=True)
+def gap_closed(self:Comparison)->float|None:
+    "Share of the seeds-to-real macro-F1 gap that the synthetic rows close (None without real rows or without a gap)."
+    f = {k: r.macro_f1 for k,r in self.results.items()}
+    if not set(_SETTINGS) <= set(f) or f['real'] <= f['seeds']: return None
+    return (f['seeds+synthetic'] - f['seeds']) / (f['real'] - f['seeds'])
+
+# %% ../nbs/07_student.ipynb #de73cb9f
+@patch
+def notes(self:Comparison)->list[str]:
+    "What to read the numbers with: the gap closed, and a caution when the gap or the test set is small."
+    out, gap = [], self.gap
+    if gap is not None and gap <= 0:
+        out.append(f'real rows do no better than the seeds (macro-F1 {gap:+.3f}): there is no gap to close')
+    elif self.gap_closed is not None:
+        out.append(f'gap closed: {self.gap_closed:.2f} of the {gap:.3f} macro-F1 between seeds and real rows'
+                   + (' (a small gap: read this with care)' if gap < 0.05 else ''))
+    r = next(iter(self.results.values()))
+    se = max(math.sqrt(x.accuracy * (1 - x.accuracy) / r.test_rows) for x in self.results.values())
+    if se >= 0.03:
+        out.append(f'only {r.test_rows} test rows: each score is uncertain by about ±{se:.2f} (one standard error), '
+                   'so small differences are noise')
+    return out
+
+# %% ../nbs/07_student.ipynb #70a432ac
+@patch
+def to_dict(self:Comparison)->dict:
+    "The gap, the gap closed and every setting's scores (JSON-ready)."
+    return {'gap_closed': self.gap_closed, 'gap': self.gap,
+            'settings': {k: r.to_dict() for k,r in self.results.items()}}
+
+# %% ../nbs/07_student.ipynb #e44277fb
 def compare_tstr(test,               # real labelled rows held out from everything else
                  seeds,              # the seed rows
                  synthetic=None,     # synthetic rows (a judged batch is fine: rows with `keep == False` are left out)
                  real=None,          # real training rows, for the ceiling
-                 student=None,       # as in `tstr`: an estimator, a function returning one, or None for `default_student`
+                 student=None,       # as in `tstr`: an estimator, a function returning one, or None
                  text:str='text',    # column holding the text (in every frame)
                  label:str='label',  # column holding the label (in every frame)
                  seed:int=0,         # random seed of the default student
@@ -278,34 +366,41 @@ def compare_tstr(test,               # real labelled rows held out from everythi
     sets = {'seeds': base}
     if synthetic is not None:
         synth = _labelled(synthetic, text, label, 'synthetic', empty_ok=True)
-        if synth.height == 0: warnings.warn(StudentWarning('synthetic: no row is left (a judge rejected them all); seeds+synthetic is the seeds alone'), stacklevel=2)
+        if synth.height == 0:
+            warnings.warn(StudentWarning('synthetic: no row is left (a judge rejected them all); '
+                                         'seeds+synthetic is the seeds alone'), stacklevel=2)
         sets['seeds+synthetic'] = pl.concat([base, synth])
     if real is not None: sets['real'] = _labelled(real, text, label, 'real')
     test = _labelled(test, text, label, 'test')   # every frame now has plain `text` and `label` columns
     return Comparison({k: _tstr(d, test, student, 'text', 'label', seed, k) for k,d in sets.items()})
 
 # %% ../nbs/07_student.ipynb #5451abac
-def _cmp_html(self)->str:
+@patch
+def _repr_html_(self:Comparison)->str:
+    "The table of settings, the notes and, with a gap closed, how to read it."
     notes = ''.join(f'<div>{html.escape(n)}</div>' for n in self.notes())
-    scale = ('<div style="color:#555">gap closed 0: the synthetic rows add nothing to the seeds; 1: they are as good as real training rows</div>'
-             if self.gap_closed is not None else '')
-    return f'<div><b>Students scored on the same real test rows</b>{_html_table(self.table.to_dicts())}{notes}{scale}</div>'
+    scale = ('<div style="color:#555">gap closed 0: the synthetic rows add nothing to the seeds; '
+             '1: they are as good as real training rows</div>' if self.gap_closed is not None else '')
+    table = _html_table(self.table.to_dicts())
+    return f'<div><b>Students scored on the same real test rows</b>{table}{notes}{scale}</div>'
 
-def _cmp_chart(self)->alt.Chart:
+# %% ../nbs/07_student.ipynb #043269c6
+@patch
+def chart(self:Comparison)->alt.Chart:
     "Grouped bars of accuracy and macro-F1 per training setting, with rows and scores on hover."
-    long = self.table.unpivot(index=['setting', 'rows'], on=['macro_f1', 'accuracy'], variable_name='metric', value_name='score')
+    long = self.table.unpivot(index=['setting', 'rows'], on=['macro_f1', 'accuracy'],
+                              variable_name='metric', value_name='score')
     long = long.with_columns(pl.col('metric').replace({'macro_f1': 'macro-F1'}))
     gap = self.gap_closed
+    closed = '' if gap is None else f'; synthetic rows close {gap:.0%} of the seeds-to-real gap'
+    test_rows = next(iter(self.results.values())).test_rows
     title = alt.Title('What the student learns from each training set',
-                      subtitle=f'scored on {self.results[next(iter(self.results))].test_rows:,} real test rows'
-                               + ('' if gap is None else f'; synthetic rows close {gap:.0%} of the seeds-to-real gap'))
+                      subtitle=f'scored on {test_rows:,} real test rows' + closed)
     return alt.Chart(alt.Data(values=long.to_dicts()), title=title).mark_bar().encode(
         x=alt.X('setting:N', sort=self.table['setting'].to_list(), title=None, axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset('metric:N', sort=['macro-F1', 'accuracy']),
         y=alt.Y('score:Q', scale=alt.Scale(domain=[0, 1]), title='score on real test rows'),
         color=alt.Color('metric:N', sort=['macro-F1', 'accuracy'], title=None),
-        tooltip=[alt.Tooltip('setting:N'), alt.Tooltip('rows:Q', title='training rows', format=','), alt.Tooltip('metric:N'),
-                 alt.Tooltip('score:Q', format='.3f')],
+        tooltip=[alt.Tooltip('setting:N'), alt.Tooltip('rows:Q', title='training rows', format=','),
+                 alt.Tooltip('metric:N'), alt.Tooltip('score:Q', format='.3f')],
     ).properties(width=alt.Step(28))
-
-Comparison._repr_html_, Comparison.chart = _cmp_html, _cmp_chart

@@ -5,8 +5,8 @@ import pytest
 from synthkit.core import COLUMNS, ExportError
 from synthkit.seeds import load_seeds
 from synthkit.judge import judge, RuleJudge
-from synthkit.export import (ExportWarning, Exported, blend, dataset_card, export, format_of, load_export, messages_of, mix_table,
-                             training_records)
+from synthkit.export import (ExportWarning, Exported, blend, export, format_of, load_export, messages_of, training_records)
+from synthkit.cards import dataset_card, mix_table
 
 CHATS = [{'messages': [{'role': 'system', 'content': 'Answer in one word.'}, {'role': 'user', 'content': 'Capital of France?'},
                        {'role': 'assistant', 'content': 'Paris'}]},
