@@ -17,6 +17,8 @@ from .judge import *
 from .diversity import *
 from .student import *
 from .export import *
+from .widgets.rows import *
+from .widgets.seed_editor import *
 from . import collapse
 
 # %% ../nbs/11_package.ipynb #d1153efb
