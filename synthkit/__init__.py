@@ -18,6 +18,8 @@ from .judge import *
 from .diversity import *
 from .student import *
 from .export import *
+from .widgets.rows import *
+from .widgets.seed_editor import *
 from .cards import *
 from . import collapse
 
