@@ -25,7 +25,8 @@ import numpy as np
 import polars as pl
 import synthkit as sk
 from synthkit.diversity import (Ngrams, _distinct, compression_ratio, _self_bleu, _bleus, _novelty, _tfidf_svd, vendi_score,
-                                mean_cosine, coverage, label_balance, diversity, diversity_by_round, report_charts, DiversityWarning)
+                                mean_cosine, coverage, label_balance, diversity, diversity_by_round, DiversityWarning)
+from synthkit.charts import report_charts
 
 DATA = Path(__file__).resolve().parents[2]/'shared'/'data'/'banking77'
 

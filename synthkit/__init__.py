@@ -16,6 +16,9 @@ from .calls import *
 from .generate import *
 from .judge import *
 from .diversity import *
+from .charts import *
+from .report import *
+from .widgets.dashboard import *
 from .student import *
 from .export import *
 from .widgets.rows import *

@@ -89,7 +89,7 @@ def run_job(seeds, out:str|Path, n:int=50, teacher:str='local', strategy:str='qu
 
 def write_report(out:Path, batch=None, seeds=None, manifest=None, targets=None)->Path:
     "The offline `report.html` of a run folder (settings, funnel, diversity, charts, sample rows)."
-    from synthkit.diversity import html_report
+    from synthkit.report import html_report
     out = Path(out)
     if batch is None:
         if not (out/'generated.parquet').exists(): raise SynthkitError('no generated.parquet here', where=str(out), fix='point at a folder written by synthkit run')

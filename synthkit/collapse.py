@@ -13,7 +13,8 @@ import polars as pl
 import altair as alt
 from .core import CollapseError, read_records, to_frame
 from .seeds import TEXT_KEYS, INSTRUCTION_KEYS
-from .diversity import DiversityWarning, METRICS as DIVERSITY_METRICS, diversity_by_round, distinct_n, rounds_chart
+from .diversity import DiversityWarning, METRICS as DIVERSITY_METRICS, diversity_by_round, distinct_n
+from .charts import rounds_chart
 
 # %% auto #0
 __all__ = ['ARMS', 'COLORS', 'METRICS', 'BOS', 'EOS', 'WORLDS', 'FEEDS', 'CollapseRun', 'zipf', 'tail_mass', 'toy_world',

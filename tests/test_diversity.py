@@ -6,9 +6,12 @@ import polars as pl
 import pytest
 from synthkit.core import DiversityError
 from synthkit.seeds import load_seeds
-from synthkit.diversity import (DiversityDashboard, DiversityReport, DiversityWarning, Ngrams, compare_reports, coverage,
-                                diversity, diversity_by_round, distinct_n, embed_texts, html_report, label_balance,
-                                mean_cosine, novelty, report_charts, self_bleu, sentence_bleus, vendi_score)
+from synthkit.diversity import (DiversityReport, DiversityWarning, Ngrams, coverage, diversity, diversity_by_round,
+                                distinct_n, embed_texts, label_balance, mean_cosine, novelty, self_bleu, sentence_bleus,
+                                vendi_score)
+from synthkit.charts import report_charts
+from synthkit.report import compare_reports, html_report
+from synthkit.widgets.dashboard import DiversityDashboard
 
 LABELS = ['billing', 'cards', 'travel', 'loans']
 
