@@ -12,7 +12,9 @@ from .seeds import *
 from .seeds import load_ipython_extension
 from .teachers import *
 from .calls import *
+from .strategies import *
 from .generate import *
+from .widgets.generate import *
 from .judge import *
 from .diversity import *
 from .student import *
