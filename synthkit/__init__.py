@@ -13,7 +13,9 @@ from .seeds import load_ipython_extension
 from .teachers import *
 from .openai_teacher import *
 from .calls import *
+from .strategies import *
 from .generate import *
+from .widgets.generate import *
 from .judge import *
 from .diversity import *
 from .charts import *

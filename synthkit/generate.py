@@ -4,18 +4,21 @@
 
 # %% ../nbs/04_generate.ipynb #06f42567
 from __future__ import annotations
-import hashlib, itertools, json, math, random, re, warnings
+import itertools, json, math, random, re, warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 import polars as pl
-from .core import GenerateError, SynthkitWarning, COLUMNS, PROVENANCE, content_id, to_frame
+from .core import (GenerateError, SynthkitWarning, CallError, COLUMNS, GENERATION, content_id, with_ids,
+                           dropped_by, words, one_line, patch)
 from .seeds import load_seeds, sample_fewshot
 from .teachers import Teacher, Request, Response, parse_json
+from .strategies import EVOLUTIONS, DEFAULT_ATTRIBUTES, SYSTEM, Ask, prompt_for, _about
+
+_line = one_line   # judge.py on main still imports `generate._line`; goes when the judge split imports core's one_line
 
 # %% auto #0
-__all__ = ['EVOLUTIONS', 'DEFAULT_ATTRIBUTES', 'SYSTEM', 'GEN_COLUMNS', 'Shape', 'InstructionShape', 'ChatShape', 'shape_of',
-           'split_items', 'words', 'rouge_l', 'Novelty', 'plan_quotas', 'Ask', 'prompt_for', 'rows_frame', 'generate',
-           'quota_table', 'suggest_attributes', 'default_teachers', 'GenerateWidget', 'run', 'wait', 'cancel', 'stats']
+__all__ = ['GEN_COLUMNS', 'Shape', 'InstructionShape', 'ChatShape', 'shape_of', 'split_items', 'rouge_l', 'Novelty',
+           'plan_quotas', 'rows_frame', 'generate', 'quota_table', 'suggest_attributes']
 
 # %% ../nbs/04_generate.ipynb #ca5d2ac7
 def _clean(s)->str:
@@ -35,6 +38,20 @@ class Shape:
         return {'text': t} if t else None
     def schema_hint(self)->str: return 'a JSON array of strings'
 
+# %% ../nbs/04_generate.ipynb #0cccb1e9
+_NO_INPUT = ('<none>', 'none', '<noinput>', 'n/a')
+
+def _task_fields(item)->dict:
+    "An instruction item's fields by lowercase key: from an object, or from `Key: value` lines."
+    if isinstance(item, dict): return {k.lower(): v for k,v in item.items()}
+    d, key = {}, None
+    for line in str(item).splitlines():
+        m = re.match(r'^\s*(instruction|input|reasoning|output)\s*:\s*(.*)$', line, re.I)
+        if m: key = m.group(1).lower(); d[key] = m.group(2)
+        elif key: d[key] += '\n' + line
+    return d
+
+# %% ../nbs/04_generate.ipynb #1ebca935
 class InstructionShape(Shape):
     kind, noun, fields = 'instruction', 'task', ['instruction', 'input', 'output']
     def __init__(self, reasoning:bool=False): self.reasoning = reasoning
@@ -43,44 +60,46 @@ class InstructionShape(Shape):
         if self.reasoning and r.get('reasoning'): out += f'Reasoning: {r["reasoning"]}\n'
         return out + f'Output: {r.get("output") or ""}'
     def parse(self, item)->dict|None:
-        if isinstance(item, dict):
-            d = {k.lower(): v for k,v in item.items()}
-        else:
-            d, key = {}, None
-            for line in str(item).splitlines():
-                m = re.match(r'^\s*(instruction|input|reasoning|output)\s*:\s*(.*)$', line, re.I)
-                if m: key = m.group(1).lower(); d[key] = m.group(2)
-                elif key: d[key] += '\n' + line
+        d = _task_fields(item)
         ins = _clean(d.get('instruction') or '')
         if not ins: return None
         inp = str(d.get('input') or '').strip()
-        r = {'instruction': ins, 'input': '' if inp.lower() in ('<none>', 'none', '<noinput>', 'n/a') else inp,
+        r = {'instruction': ins, 'input': '' if inp.lower() in _NO_INPUT else inp,
              'output': str(d.get('output') or '').strip()}
         if self.reasoning: r['reasoning'] = str(d.get('reasoning') or '').strip()
         r['text'] = r['instruction']
         return r
     def schema_hint(self)->str:
-        keys = '"instruction", "input" ("" if none), ' + ('"reasoning" (step by step), ' if self.reasoning else '') + '"output"'
+        keys = ('"instruction", "input" ("" if none), ' + ('"reasoning" (step by step), ' if self.reasoning else '')
+                + '"output"')
         return f'a JSON array of objects with keys {keys}'
 
+# %% ../nbs/04_generate.ipynb #82f0f39e
+def _turns(item)->list[dict]:
+    "A conversation item's turns: from a list of role/content objects, or from `User:` / `Assistant:` lines."
+    if isinstance(item, dict): item = item.get('messages', item.get('conversation', item))
+    if isinstance(item, list):
+        return [{'role': str(m.get('role', '')).lower(), 'content': str(m.get('content', '')).strip()}
+                for m in item if isinstance(m, dict)]
+    msgs = []
+    for line in str(item).splitlines():
+        m = re.match(r'^\s*(user|assistant)\s*:\s*(.*)$', line, re.I)
+        if m: msgs.append({'role': m.group(1).lower(), 'content': m.group(2).strip()})
+        elif msgs and line.strip(): msgs[-1]['content'] += '\n' + line.strip()
+    return msgs
+
+# %% ../nbs/04_generate.ipynb #8c6b32b7
 class ChatShape(Shape):
     kind, noun, fields = 'chat', 'conversation', ['messages']
     def render(self, r:dict)->str:
         return '\n'.join(f'{m["role"].capitalize()}: {m["content"]}' for m in r['messages'] if m['role'] != 'system')
     def parse(self, item)->dict|None:
-        if isinstance(item, dict): item = item.get('messages', item.get('conversation', item))
-        if isinstance(item, list):
-            msgs = [{'role': str(m.get('role', '')).lower(), 'content': str(m.get('content', '')).strip()} for m in item if isinstance(m, dict)]
-        else:
-            msgs = []
-            for line in str(item).splitlines():
-                m = re.match(r'^\s*(user|assistant)\s*:\s*(.*)$', line, re.I)
-                if m: msgs.append({'role': m.group(1).lower(), 'content': m.group(2).strip()})
-                elif msgs and line.strip(): msgs[-1]['content'] += '\n' + line.strip()
-        msgs = [m for m in msgs if m['role'] in ('user', 'assistant') and m['content']]
+        msgs = [m for m in _turns(item) if m['role'] in ('user', 'assistant') and m['content']]
         if not msgs or msgs[0]['role'] != 'user': return None
         return {'messages': msgs, 'text': msgs[0]['content']}
-    def schema_hint(self)->str: return 'a JSON array of conversations, each an array of {"role": "user"|"assistant", "content": "..."} turns'
+    def schema_hint(self)->str:
+        return ('a JSON array of conversations, each an array of {"role": "user"|"assistant", "content": "..."} '
+                'turns')
 
 def shape_of(kind:str, reasoning:bool=False)->Shape:
     "The `Shape` for a seed kind."
@@ -88,7 +107,7 @@ def shape_of(kind:str, reasoning:bool=False)->Shape:
 
 # %% ../nbs/04_generate.ipynb #14e87cf8
 def _json_body(text:str):
-    "The JSON value that ends `text` or makes up most of it (an answer after a sentence, or in a code fence), else None."
+    "The JSON value that ends `text` or makes up most of it (after a sentence, or in a code fence), else None."
     body = text.strip()
     for m in re.finditer(r'[\[\{]', body):
         try: val, end = json.JSONDecoder().raw_decode(body[m.start():])
@@ -97,21 +116,20 @@ def _json_body(text:str):
         return val if end >= 0.6 * len(body) or not tail else None
     return None
 
+# %% ../nbs/04_generate.ipynb #aec13989
+_BLOCK = re.compile(r'\n\s*\n|\n(?=\s*(?:\d+[\.\)]|#+|Task \d+|Conversation \d+)\s)')             # where blocks part
+_BLOCK_HEAD = re.compile(r'^\s*(?:\d+[\.\)]|#+\s*\w*\s*\d*:?|Task \d+:?|Conversation \d+:?)\s*')   # a block's number
+
 def split_items(text:str, multiline:bool=False)->list:
     "The items of a teacher's answer: a JSON array, a numbered/bulleted list, blank-line blocks, or lines."
     data = _json_body(text)
     if isinstance(data, dict):
         data = next((v for v in data.values() if isinstance(v, list)), [data])
     if isinstance(data, list): return data
-    if multiline:
-        parts = re.split(r'\n\s*\n|\n(?=\s*(?:\d+[\.\)]|#+|Task \d+|Conversation \d+)\s)', text)
-        return [re.sub(r'^\s*(?:\d+[\.\)]|#+\s*\w*\s*\d*:?|Task \d+:?|Conversation \d+:?)\s*', '', p).strip() for p in parts if p.strip()]
+    if multiline: return [_BLOCK_HEAD.sub('', p).strip() for p in _BLOCK.split(text) if p.strip()]
     return [l for l in (x.strip() for x in text.splitlines()) if l]
 
 # %% ../nbs/04_generate.ipynb #67ba9112
-_WORD = re.compile(r"\w+", re.UNICODE)
-def words(s:str)->list[str]: return _WORD.findall(s.lower())
-
 def rouge_l(a:list[str], b:list[str])->float:
     "ROUGE-L F1 between two word lists."
     if not a or not b: return 0.0
@@ -123,6 +141,7 @@ def rouge_l(a:list[str], b:list[str])->float:
     lcs = prev[-1]
     return 0.0 if lcs == 0 else 2 * lcs / (len(a) + len(b))
 
+# %% ../nbs/04_generate.ipynb #2258819d
 class Novelty:
     "A growing pool of texts; `check(text)` says whether a candidate is too close (ROUGE-L) to any of them."
     def __init__(self, threshold:float=0.7): self.threshold, self.rows, self.index = threshold, [], defaultdict(set)
@@ -142,6 +161,19 @@ class Novelty:
             if s > best: best, who = s, self.rows[i][1]
         return best, who
 
+# %% ../nbs/04_generate.ipynb #ea406848
+def _shares(counts:dict, n:int, quota)->dict:
+    "Each label's share of the rows to make, before rounding."
+    labels = sorted(counts, key=lambda l: (counts[l], l))
+    if quota == 'uniform': return {l: 1.0 for l in labels}
+    if quota == 'proportional': return {l: float(counts[l]) for l in labels}
+    if quota in ('balance', 'boost'):
+        even = (n + sum(counts.values())) / len(labels)
+        share = {l: max(0.0, even - counts[l]) for l in labels}
+        return share if sum(share.values()) else {l: 1.0 for l in labels}
+    raise GenerateError(f'quota={quota!r} is not a quota',
+                        fix='use "uniform", "proportional", "balance" or a dict {label: rows}')
+
 # %% ../nbs/04_generate.ipynb #493450db
 def plan_quotas(seeds:pl.DataFrame,   # seed rows
                 n:int,                # synthetic rows wanted in all
@@ -150,189 +182,329 @@ def plan_quotas(seeds:pl.DataFrame,   # seed rows
     "Rows to generate per label."
     if 'label' not in seeds.columns: return {None: n}
     counts = dict(Counter(seeds['label'].to_list()))
-    labels = sorted(counts, key=lambda l: (counts[l], l))
     if isinstance(quota, dict):
         bad = [l for l in quota if l not in counts]
-        if bad: raise GenerateError(f'quota names label(s) the seeds do not have: {bad}', fix=f'use labels from: {sorted(counts)}')
+        if bad: raise GenerateError(f'quota names label(s) the seeds do not have: {bad}',
+                                    fix=f'use labels from: {sorted(counts)}')
         return {l: int(v) for l,v in quota.items()}
-    if quota == 'uniform': share = {l: 1.0 for l in labels}
-    elif quota == 'proportional': share = {l: float(counts[l]) for l in labels}
-    elif quota in ('balance', 'boost'):
-        even = (n + sum(counts.values())) / len(labels)
-        share = {l: max(0.0, even - counts[l]) for l in labels}
-        if not sum(share.values()): share = {l: 1.0 for l in labels}
-    else: raise GenerateError(f'quota={quota!r} is not a quota', fix='use "uniform", "proportional", "balance" or a dict {label: rows}')
+    share = _shares(counts, n, quota)
     total = sum(share.values())
     raw = {l: n * s / total for l,s in share.items()}
     out = {l: math.floor(v) for l,v in raw.items()}
     for l in sorted(raw, key=lambda l: out[l] - raw[l])[:n - sum(out.values())]: out[l] += 1   # largest remainders
     return out
 
-# %% ../nbs/04_generate.ipynb #d49a1f39
-EVOLUTIONS = {   # name: what the rewrite must do (Evol-Instruct's in-depth and in-breadth moves, in words for any shape)
-    'constraints': 'adds one more realistic constraint or requirement',
-    'concretize': 'replaces general wording with specific, concrete details',
-    'reasoning': 'needs more steps of reasoning to handle well',
-    'complicate': 'adds a complication, an ambiguity or a second issue',
-    'breadth': 'is a new, different one from the same domain, rarer than the original',
-    'rephrase': 'says the same thing in other words, the way another person would',
-}
-DEFAULT_ATTRIBUTES = {
-    'persona': ['a first-time user', 'an elderly customer', 'a busy professional', 'a non-native English speaker', 'a frustrated customer', 'a student'],
-    'style': ['very short and terse', 'detailed and polite', 'informal with typos', 'anxious and rambling'],
-    'difficulty': ['a plain, common case', 'an ambiguous case', 'a rare edge case'],
-}
+# %% ../nbs/04_generate.ipynb #f071e9fa
+GEN_COLUMNS = {'keep': pl.Boolean, 'reasons': pl.List(pl.String), 'dropped_by': pl.String,   # the stage contract
+               'reasoning': pl.String, 'evolution': pl.String}
 
-@dataclass
-class Ask:
-    "One prompt's worth of intent."
-    label: str|None = None
-    examples: list = field(default_factory=list)     # seed rows shown (dicts)
-    pool: list = field(default_factory=list)         # earlier synthetic rows shown (dicts)
-    attributes: dict = field(default_factory=dict)
-    parent: dict|None = None                         # the row to evolve or answer
-    evolution: str|None = None
-    task: str = 'new'                                # "new", "evolve" or "respond"
-    items: int = 1
-    sample: int = 0
-    strategy: str = 'fewshot'
-    round: int = 1
+def _drop(r:dict, why:str)->dict:
+    "Mark a candidate dropped by one of generation's own checks."
+    r['keep'], r['reasons'], r['dropped_by'] = False, [why], GENERATION
+    return r
 
-SYSTEM = ('You write synthetic training data that reads like real data. Each item you write is realistic, specific and different '
-          'from the others and from the examples you are shown. You follow the requested output format exactly and add nothing else.')
+def _dropped(base:dict, text:str, why:str)->dict:
+    return base | {'text': text, 'keep': False, 'reasons': [why], 'dropped_by': GENERATION}
 
-def _about(topic, label): return (topic or 'examples') + (f' with the label "{label}"' if label is not None else '')
-
-def _attr_words(attrs:dict)->str:
-    return '; '.join(f'{k}: {v}' for k,v in attrs.items())
-
-def _line(text)->str: return ' '.join(str(text or '').split())   # one line of text, whitespace collapsed (also used by the label judges)
-
-def _rephrase_for_base(ask:Ask, topic, max_tokens)->Request:
-    "A base model does not follow 'say it in other words', but it continues a pattern: pairs of same-label seeds show what that means."
-    pairs = ''.join(f'Original: {_line(a["text"])}\nIn other words: {_line(b["text"])}\n\n' for a, b in zip(ask.examples[0::2], ask.examples[1::2]))
-    return Request(prefix=f'{topic or "Examples"}, each one said again in other words by someone else.\n\n{pairs}',
-                   prompt=f'Original: {_line(ask.parent["text"])}\nIn other words:', max_tokens=max_tokens or 64, stop=['\n'], sample=ask.sample)
-
-def prompt_for(ask:Ask, shape:Shape, style:str, topic:str|None=None, max_tokens:int|None=None)->tuple[Request, str]:
-    "The teacher request for an ask, and the text that leads the answer (for base models, whose answer continues it)."
-    shown = ask.examples + ask.pool
-    if style == 'completion':
-        lead = {'text': '', 'instruction': 'Instruction:', 'chat': 'User:'}[shape.kind]
-        head = _about(topic, ask.label) + (f' ({_attr_words(ask.attributes)})' if ask.attributes else '')
-        if ask.task == 'evolve':
-            if ask.evolution == 'rephrase' and shape.kind == 'text' and len(ask.examples) >= 2: return _rephrase_for_base(ask, topic, max_tokens), ''
-            body = f'Rewrite the {shape.noun} so that it {EVOLUTIONS[ask.evolution]}.\n\nOriginal:\n{shape.render(ask.parent)}\n\nRewritten:\n{lead}'
-            return Request(prompt=body, max_tokens=max_tokens or 160, stop=['\n\n', 'Original:'], sample=ask.sample), lead
-        if ask.task == 'respond':
-            body = f'Instruction: {ask.parent["instruction"]}\nInput: {ask.parent.get("input") or "<none>"}\n' + ('Reasoning:' if getattr(shape, 'reasoning', False) else 'Output:')
-            return Request(prompt=body, max_tokens=max_tokens or 256, stop=['\nInstruction:', '\n\n\n'], sample=ask.sample), body.rsplit('\n', 1)[-1]
-        if shape.kind == 'text':   # the examples are the shared prefix: samples from one example set reuse the model's KV cache
-            lines = ''.join(f'{i}. {shape.render(r)}\n' for i, r in enumerate(shown, 1))
-            return Request(prefix=f'{head}:\n{lines}', prompt=f'{len(shown) + 1}.', max_tokens=max_tokens or 64, stop=['\n'], sample=ask.sample), ''
-        word = {'instruction': 'Task', 'chat': 'Conversation'}[shape.kind]
-        blocks = ''.join(f'{word} {i}\n{shape.render(r)}\n\n' for i, r in enumerate(shown, 1))
-        return Request(prefix=f'{head}:\n\n{blocks}', prompt=f'{word} {len(shown) + 1}\n{lead}', max_tokens=max_tokens or 256,
-                       stop=[f'\n{word} ', '\n\n\n'], sample=ask.sample), lead
-    # instruction style: say what is wanted, ask for JSON
-    ex = '\n'.join(f'<example>\n{shape.render(r)}\n</example>' for r in shown)
-    attrs = f' Write them for this case: {_attr_words(ask.attributes)}.' if ask.attributes else ''
-    if ask.task == 'evolve':
-        body = (f'Here is one of {_about(topic, ask.label)}:\n<example>\n{shape.render(ask.parent)}\n</example>\n'
-                + (f'Others of the same kind, for the way people put it:\n{ex}\n' if ask.examples else '') +
-                f'Rewrite it into {ask.items} new version(s), each of which {EVOLUTIONS[ask.evolution]}. Keep it realistic'
-                + (f' and keep the label "{ask.label}"' if ask.label is not None else '') + f'.{attrs}\nAnswer with {shape.schema_hint()}, nothing else.')
-    elif ask.task == 'respond':
-        body = (f'Answer this task well.\nInstruction: {ask.parent["instruction"]}\nInput: {ask.parent.get("input") or "<none>"}\n'
-                + ('Think step by step first. ' if getattr(shape, 'reasoning', False) else '')
-                + 'Answer with a JSON object with keys ' + ('"reasoning" (your steps) and ' if getattr(shape, 'reasoning', False) else '') + '"output", nothing else.')
-    else:
-        body = (f'Here are examples of {_about(topic, ask.label)}:\n{ex}\n\nWrite {ask.items} new {shape.noun}s'
-                + (f' with the label "{ask.label}"' if ask.label is not None else '') + f'.{attrs} '
-                'Make them varied in wording, length, tone and situation, and do not copy or lightly edit the examples. '
-                f'Answer with {shape.schema_hint()}, nothing else.')
-    return Request(prompt=body, system=SYSTEM, max_tokens=max_tokens or min(4096, 200 + 150 * ask.items), sample=ask.sample), ''
-
-# %% ../nbs/04_generate.ipynb #ebf0a96e
-GEN_COLUMNS = {'keep': pl.Boolean, 'reasons': pl.List(pl.String), 'reasoning': pl.String, 'evolution': pl.String}
-
-def _rows_of(ask:Ask, resp:Response, lead:str, shape:Shape, style:str, teacher:Teacher)->list[dict]:
-    "Candidate rows from one answer (rejected ones included, with reasons)."
-    shown = [r['id'] for r in ask.examples + ask.pool if r.get('id')] + ([ask.parent['id']] if ask.parent and ask.parent.get('id') else [])
-    base = {'kind': shape.kind, 'label': ask.label, 'source': 'synthetic', 'parent_ids': shown, 'strategy': ask.strategy,
-            'round': ask.round, 'teacher': teacher.model, 'prompt_hash': resp.key, **ask.attributes}
+# %% ../nbs/04_generate.ipynb #e3f5d3b2
+def _row_base(ask:Ask, resp:Response, shape:Shape, teacher:Teacher)->dict:
+    "Shape, label and provenance of the rows of one answer, and the ask's attributes."
+    shown = ([r['id'] for r in ask.examples + ask.pool if r.get('id')]
+             + ([ask.parent['id']] if ask.parent and ask.parent.get('id') else []))
+    base = {'kind': shape.kind, 'label': ask.label, 'source': 'synthetic', 'parent_ids': shown,
+            'strategy': ask.strategy, 'round': ask.round, 'teacher': teacher.model, 'prompt_hash': resp.key,
+            **ask.attributes}
     if ask.evolution: base['evolution'] = ask.evolution
-    if not resp.ok: return [base | {'text': '', 'keep': False, 'reasons': [f'teacher failed: {resp.error}']}]
+    return base
+
+# %% ../nbs/04_generate.ipynb #120cc494
+def _items(resp:Response, lead:str, shape:Shape, style:str)->list:
+    "The raw items of an answer."
     if style == 'completion':
         raw = lead + ' ' + resp.text if lead else resp.text
-        items = [raw.strip().splitlines()[0] if shape.kind == 'text' and raw.strip() else raw.strip()]
-    else: items = split_items(resp.text if resp.data is None else json.dumps(resp.data), multiline=shape.kind != 'text')
+        return [raw.strip().splitlines()[0] if shape.kind == 'text' and raw.strip() else raw.strip()]
+    return split_items(resp.text if resp.data is None else json.dumps(resp.data), multiline=shape.kind != 'text')
+
+# %% ../nbs/04_generate.ipynb #2b2670b2
+def _share_usage(rows:list[dict], resp:Response)->list[dict]:
+    "The call's tokens and dollars, shared out over the rows it produced."
+    n, u = len(rows), resp.usage
+    for r in rows:
+        r['input_tokens'] = (u.input_tokens + u.cache_read_tokens + u.cache_write_tokens) // n
+        r['output_tokens'], r['cost_usd'] = u.output_tokens // n, (resp.cost_usd or 0.0) / n
+    return rows
+
+# %% ../nbs/04_generate.ipynb #f0cb1dc7
+def _rows_of(ask:Ask, resp:Response, lead:str, shape:Shape, style:str, teacher:Teacher)->list[dict]:
+    "Candidate rows from one answer (rejected ones included, with reasons)."
+    base = _row_base(ask, resp, shape, teacher)
+    if not resp.ok: return [_dropped(base, '', f'teacher failed: {resp.error}')]
     out = []
-    for it in items:
+    for it in _items(resp, lead, shape, style):
         parsed = shape.parse(it)
-        if parsed is None or not parsed.get('text', '').strip():
-            out.append(base | {'text': str(it)[:500], 'keep': False, 'reasons': [f'unreadable {shape.noun}']})
-        else: out.append(base | parsed | {'keep': True, 'reasons': []})
-    if not out: out = [base | {'text': resp.text[:500], 'keep': False, 'reasons': ['no items in the answer']}]
-    n = len(out)
-    for r in out:
-        r['input_tokens'] = (resp.usage.input_tokens + resp.usage.cache_read_tokens + resp.usage.cache_write_tokens) // n
-        r['output_tokens'], r['cost_usd'] = resp.usage.output_tokens // n, (resp.cost_usd or 0.0) / n
-    return out
+        readable = parsed is not None and parsed.get('text', '').strip()
+        out.append(base | parsed | {'keep': True, 'reasons': []} if readable
+                   else _dropped(base, str(it)[:500], f'unreadable {shape.noun}'))
+    return _share_usage(out or [_dropped(base, resp.text[:500], 'no items in the answer')], resp)
+
+# %% ../nbs/04_generate.ipynb #4a4baed2
+_STAGE = ['keep', 'reasons', 'dropped_by']
+
+def _column(name:str, vals:list)->pl.Series:
+    dt = COLUMNS[name][0] if name in COLUMNS else GEN_COLUMNS.get(name)
+    if name == 'reasons': vals = [v or [] for v in vals]
+    return pl.Series(name, vals, dtype=dt) if dt is not None else pl.Series(name, vals)
 
 def rows_frame(rows:list[dict])->pl.DataFrame:
     "A batch DataFrame from row dicts: schema columns first, typed; ids computed from content."
+    names = list(dict.fromkeys(k for r in rows for k in r if k != 'id'))
+    order = [c for c in COLUMNS if c in names] + [c for c in names if c not in COLUMNS and c not in _STAGE] + _STAGE
+    return with_ids(pl.DataFrame([_column(c, [r.get(c) for r in rows]) for c in order]))
+
+# %% ../nbs/04_generate.ipynb #c84c4fb1
+@dataclass
+class _Plan:
+    "What one `generate` run decided once, and what it has made so far."
+    seeds: pl.DataFrame
+    teacher: Teacher
+    shape: Shape
+    style: str                  # "completion" (a base model) or "instruction"
+    strategy: str               # "fewshot", "quotas", "attributes" or "evol"
+    targets: dict               # label -> rows to keep
+    k: int                      # seeds shown per prompt
+    m: int                      # earlier kept rows shown per prompt
+    per_call: int               # items asked per call
+    samples: int                # asks per example set
+    rng: random.Random
+    combos: list|None           # attribute combinations, cycled (the attributes strategy)
+    evolutions: list            # evolution names, cycled (the evol strategy)
+    seed: int = 0
+    topic: str|None = None
+    max_tokens: int|None = None
+    similarity: float|None = 0.7
+    judge: object = None        # frame -> frame
+    overgenerate: float = 1.25
+    on_rows: object = None      # called with each answer's rows as it arrives
+    stop: object = None         # a threading.Event
+    def __post_init__(self):
+        self.counter, self.rows, self.kept, self.by_label = itertools.count(), [], defaultdict(list), defaultdict(list)
+        self.novelty = Novelty(self.similarity or 1.01)
+        for r in self.seeds.to_dicts(): self.by_label[r.get('label')].append(r); self.novelty.add(r['text'], r['id'])
+    def __repr__(self):
+        return (f'_Plan({self.strategy}, {self.style}, {self.per_call} per call x {self.samples}, '
+                f'targets={self.targets}, {sum(map(len, self.kept.values()))} kept)')
+
+# %% ../nbs/04_generate.ipynb #301a3256
+@patch
+def need(self:_Plan)->dict:
+    "Rows each label still needs (labels at their target left out)."
+    return {l: t - len(self.kept[l]) for l,t in self.targets.items() if t - len(self.kept[l]) > 0}
+
+# %% ../nbs/04_generate.ipynb #3452c72a
+@patch
+def fewshot_asks(self:_Plan, label, n_asks:int, rnd:int)->list[Ask]:
+    "`n_asks` asks for new rows of `label` in round `rnd`."
+    pool_rows = self.kept.get(label, [])
+    sets = sample_fewshot(pl.DataFrame(self.by_label[label]), k=self.k, n=math.ceil(n_asks / self.samples),
+                          seed=self.seed * 7919 + rnd)
+    out = []
+    for i, s in enumerate(sets):
+        pool = self.rng.sample(pool_rows, min(self.m, len(pool_rows))) if self.m and pool_rows else []
+        attrs = self.combos[next(self.counter) % len(self.combos)] if self.combos else {}
+        out += [Ask(label=label, examples=s.to_dicts(), pool=pool, attributes=attrs, items=self.per_call,
+                    sample=i * self.samples + j, strategy=self.strategy, round=rnd) for j in range(self.samples)]
+    return out[:n_asks]
+
+# %% ../nbs/04_generate.ipynb #3b63ea2f
+@patch
+def evol_asks(self:_Plan, label, n_asks:int, rnd:int)->list[Ask]:
+    "`n_asks` rewrites of parents of `label` in round `rnd`."
+    pool_rows = self.kept.get(label, [])
+    parents = (pool_rows if rnd > 1 and pool_rows else []) + self.by_label[label]
+    out = []
+    for i in range(n_asks):
+        ev, parent = self.evolutions[next(self.counter) % len(self.evolutions)], parents[i % len(parents)]
+        demos = []
+        if ev == 'rephrase':
+            others = [r for r in self.by_label[label] if r.get('id') != parent.get('id')]
+            demos = self.rng.sample(others, min(4, len(others)))
+        out.append(Ask(label=label, parent=parent, examples=demos, evolution=ev, task='evolve', items=self.per_call,
+                       sample=i, strategy='evol', round=rnd))
+    return out
+
+# %% ../nbs/04_generate.ipynb #84ec3610
+@patch
+def asks(self:_Plan, label, need:int, rnd:int)->list[Ask]:
+    "The asks that should bring `label` its `need` more rows."
+    n_asks = max(1, math.ceil(need / self.per_call))
+    return (self.evol_asks if self.strategy == 'evol' else self.fewshot_asks)(label, n_asks, rnd)
+
+# %% ../nbs/04_generate.ipynb #08358fa2
+@patch
+def listener(self:_Plan, by_req:dict):
+    "The teacher listener of one round: live rows for `on_rows`, and a stop passed on to the teacher."
+    t = self.teacher
+    def listen(req, resp):
+        if self.stop is not None and self.stop.is_set() and getattr(t, '_cancel', None): t._cancel.set()
+        if self.on_rows is not None and id(req) in by_req:
+            a, lead = by_req[id(req)]
+            self.on_rows(_rows_of(a, resp, lead, self.shape, self.style, t))
+    return listen
+
+# %% ../nbs/04_generate.ipynb #d4858155
+@patch
+def send(self:_Plan, asks:list[Ask])->list[dict]|None:
+    "Candidate rows from the answers to `asks` (None when the call layer stopped before any answer)."
+    t, pairs = self.teacher, [prompt_for(a, self.shape, self.style, self.topic, self.max_tokens) for a in asks]
+    listen = self.listener({id(req): (a, lead) for a, (req, lead) in zip(asks, pairs)})
+    t.listeners = [f for f in getattr(t, 'listeners', []) if getattr(f, '__name__', '') != 'listen'] + [listen]
+    try: resps = t.complete([req for req, _ in pairs])
+    except CallError as e:
+        warnings.warn(SynthkitWarning(f'generation stopped early: {e}. The rows made so far are returned; '
+                                      'calls already answered are cached.'), stacklevel=5)   # generate's caller
+        resps = getattr(e, 'results', None)
+        if not resps: return None
+    finally: t.listeners = [f for f in t.listeners if f is not listen]
+    return [r for a, (_, lead), resp in zip(asks, pairs, resps) if resp is not None
+            for r in _rows_of(a, resp, lead, self.shape, self.style, t)]
+
+# %% ../nbs/04_generate.ipynb #97512f88
+def _read_answer(r:dict, resp:Response, shape:Shape, style:str):
+    "Put the output (and reasoning) of an answered task into its row."
+    d = resp.data if isinstance(resp.data, dict) else parse_json(resp.text) if style != 'completion' else None
+    if style == 'completion':
+        txt = resp.text.strip()
+        if getattr(shape, 'reasoning', False) and 'Output:' in txt:
+            r['reasoning'], r['output'] = [x.strip() for x in txt.split('Output:', 1)]
+        else: r['output'] = txt
+    elif isinstance(d, dict):
+        r['output'], r['reasoning'] = str(d.get('output', '')).strip(), str(d.get('reasoning', '')).strip() or None
+    else: r['output'] = resp.text.strip()
+
+# %% ../nbs/04_generate.ipynb #108059e0
+@patch
+def answer(self:_Plan, rows:list[dict])->list[dict]:
+    "Write the output (and reasoning) of evolved instruction rows."
+    todo = [r for r in rows if r['keep']]
+    asks = [Ask(label=r['label'], parent=r, task='respond', strategy=r['strategy'], round=r['round']) for r in todo]
+    pairs = [prompt_for(a, self.shape, self.style, None, self.max_tokens) for a in asks]
+    resps = self.teacher.complete([p[0] for p in pairs]) if pairs else []
+    for r, resp in zip(todo, resps):
+        if not resp.ok: _drop(r, f'teacher failed to answer: {resp.error}'); continue
+        _read_answer(r, resp, self.shape, self.style)
+        if not r.get('output'): _drop(r, 'empty answer')
+        r['output_tokens'] += resp.usage.output_tokens; r['cost_usd'] += resp.cost_usd or 0.0
+    return rows
+
+# %% ../nbs/04_generate.ipynb #4a5d4f3e
+@patch
+def drop_similar(self:_Plan, rows:list[dict]):
+    "Drop the candidates too close to the pool; add the others to it."
+    if self.similarity is None: return
     for r in rows:
-        r['id'] = content_id(**{k: r.get(k) for k in ['kind', 'text', 'label', 'instruction', 'input', 'output', 'messages']})
-    names = list(dict.fromkeys(k for r in rows for k in r))
-    order = [c for c in COLUMNS if c in names] + [c for c in names if c not in COLUMNS and c not in ('keep', 'reasons')] + ['keep', 'reasons']
-    data = {}
-    for c in order:
-        dt = COLUMNS[c][0] if c in COLUMNS else GEN_COLUMNS.get(c)
-        vals = [r.get(c) for r in rows]
-        if c == 'reasons': vals = [v or [] for v in vals]
-        data[c] = pl.Series(c, vals, dtype=dt) if dt is not None else pl.Series(c, vals)
-    return pl.DataFrame(data)
+        if not r['keep']: continue
+        score, who = self.novelty.check(r['text'])
+        if score >= self.similarity: _drop(r, f'too similar to {who} (ROUGE-L {score:.2f})')
+        else: self.novelty.add(r['text'], content_id(text=r['text'], n=len(self.novelty.rows)))
+
+# %% ../nbs/04_generate.ipynb #e674111b
+def _judge_names(out:pl.DataFrame, judge)->list:
+    "Who dropped each row of a judge's frame: its `dropped_by`, else the judge its reasons name, else the function."
+    told = out['dropped_by'].to_list() if 'dropped_by' in out.columns else [None] * out.height
+    read = dropped_by(out.drop('dropped_by', strict=False))
+    name = getattr(judge, '__name__', 'judge')
+    return [t or (r if r not in (None, GENERATION) else name) for t, r in zip(told, read)]
+
+# %% ../nbs/04_generate.ipynb #0b47e7fb
+@patch
+def judged(self:_Plan, rows:list[dict])->list[dict]:
+    "The round's rows after the judge: keep, reasons and dropped_by updated."
+    frame = rows_frame(rows)
+    for r, i in zip(rows, frame['id']): r['id'] = i    # judged rows keep their id (later rounds name them as parents)
+    out = self.judge(frame)
+    if not isinstance(out, pl.DataFrame) or 'keep' not in out.columns or out.height != len(rows):
+        raise GenerateError('the judge must return the frame it was given, with its `keep` column updated',
+                            fix='return df.with_columns(keep=..., reasons=...)')
+    whys = out['reasons'].to_list() if 'reasons' in out.columns else [None] * len(rows)
+    for r, k, why, by in zip(rows, out['keep'].to_list(), whys, _judge_names(out, self.judge)):
+        was = r['keep']
+        r['keep'] = bool(k) and was
+        if why: r['reasons'] = list(dict.fromkeys((r['reasons'] or []) + list(why)))
+        if was and not r['keep']: r['dropped_by'] = by
+    return rows
+
+# %% ../nbs/04_generate.ipynb #40b003d1
+@patch
+def round(self:_Plan, rnd:int)->bool:
+    "One round: ask for what each label still needs, check the answers, keep the good ones. False: stop here."
+    need = self.need()
+    if not need or (self.stop is not None and self.stop.is_set()): return False
+    new = self.send([a for l, v in need.items() for a in self.asks(l, math.ceil(v * self.overgenerate), rnd)])
+    if new is None: return False
+    if self.strategy == 'evol' and self.shape.kind == 'instruction': new = self.answer(new)
+    self.drop_similar(new)
+    if self.judge is not None and new: new = self.judged(new)
+    for r in new:
+        if r['keep']: self.kept[r['label']].append(r)
+    self.rows += new
+    return True
+
+# %% ../nbs/04_generate.ipynb #42342846
+@patch
+def finish(self:_Plan)->pl.DataFrame:
+    "The batch: rows over quota dropped, a warning for labels short of theirs."
+    for l, rs in self.kept.items():
+        for r in rs[self.targets.get(l, 0):]: _drop(r, 'over quota')
+    short = {l: (t, min(t, len(self.kept.get(l, [])))) for l,t in self.targets.items() if len(self.kept.get(l, [])) < t}
+    if short:
+        said = ', '.join(f'{l}: {got} of {t}' for l,(t,got) in short.items())
+        warnings.warn(SynthkitWarning(f'quota not met for {said}; '
+                                      'raise max_rounds or overgenerate, or loosen the judges'), stacklevel=4)
+    if not self.rows:
+        raise GenerateError('the teacher produced nothing',
+                            fix='check the teacher (try teacher.complete(["hello"])) and the seeds')
+    return rows_frame(self.rows)
+
+# %% ../nbs/04_generate.ipynb #d1a356d4
+@patch
+def run(self:_Plan, max_rounds:int)->pl.DataFrame:
+    "Rounds until the quotas are met (or `max_rounds`), then the batch."
+    for rnd in range(1, max_rounds + 1):
+        if not self.round(rnd): break
+    return self.finish()
 
 # %% ../nbs/04_generate.ipynb #280975f6
+_STRATEGIES = ('fewshot', 'quotas', 'attributes', 'evol')
+
 def _style(teacher)->str: return 'completion' if getattr(teacher, 'kind', '') == 'local' else 'instruction'
 
 def _as_seeds(seeds)->pl.DataFrame:
     if isinstance(seeds, pl.DataFrame) and {'id', 'kind', 'source'} <= set(seeds.columns): return seeds
     return load_seeds(seeds)
 
+def _strategy(strategy:str, n:int)->str:
+    strategy = {'personas': 'attributes'}.get(strategy, strategy)
+    if strategy not in _STRATEGIES:
+        raise GenerateError(f'strategy="{strategy}" is not a strategy',
+                            fix='use "fewshot", "quotas", "attributes" (or "personas") or "evol"')
+    if n < 1: raise GenerateError(f'n={n}', fix='ask for at least one row')
+    return strategy
+
+# %% ../nbs/04_generate.ipynb #e451b878
+def _evolutions(evolutions:list|None)->list:
+    evolutions = evolutions or list(EVOLUTIONS)
+    bad = [e for e in evolutions if e not in EVOLUTIONS]
+    if bad: raise GenerateError(f'unknown evolution(s) {bad}', fix=f'use names from {list(EVOLUTIONS)}')
+    return evolutions
+
 def _grid(attributes, rng)->list[dict]:
     grid = DEFAULT_ATTRIBUTES if attributes in (None, True) else attributes
     if not isinstance(grid, dict) or not all(isinstance(v, (list, tuple)) and v for v in grid.values()):
-        raise GenerateError('attributes must be a dict of non-empty lists', fix='e.g. {"persona": ["a student", "a retiree"], "difficulty": ["easy", "edge case"]}')
+        raise GenerateError('attributes must be a dict of non-empty lists',
+                            fix='e.g. {"persona": ["a student", "a retiree"], "difficulty": ["easy", "edge case"]}')
     combos = [dict(zip(grid, c)) for c in itertools.product(*grid.values())]
     rng.shuffle(combos)
     return combos
-
-def _asks(strategy, label, need, by_label, kept, rnd, k, m, per_call, rng, combos, evolutions, counter, seed, samples:int=1)->list[Ask]:
-    n_asks = max(1, math.ceil(need / per_call))
-    pool_rows = kept.get(label, [])
-    if strategy == 'evol':
-        parents = (pool_rows if rnd > 1 and pool_rows else []) + by_label[label]
-        out = []
-        for i in range(n_asks):
-            ev, parent = evolutions[next(counter) % len(evolutions)], parents[i % len(parents)]
-            demos = []
-            if ev == 'rephrase':   # other seeds of the label show how people word it (pairs of them, for a base model)
-                others = [r for r in by_label[label] if r.get('id') != parent.get('id')]
-                demos = rng.sample(others, min(4, len(others)))
-            out.append(Ask(label=label, parent=parent, examples=demos, evolution=ev, task='evolve', items=per_call, sample=i,
-                           strategy='evol', round=rnd))
-        return out
-    frame = pl.DataFrame(by_label[label])
-    sets = sample_fewshot(frame, k=k, n=math.ceil(n_asks / samples), seed=seed * 7919 + rnd)
-    out = []
-    for i, s in enumerate(sets):   # each example set serves `samples` asks (a base model samples it several times)
-        pool = rng.sample(pool_rows, min(m, len(pool_rows))) if m and pool_rows else []
-        attrs = combos[next(counter) % len(combos)] if combos else {}
-        out += [Ask(label=label, examples=s.to_dicts(), pool=pool, attributes=attrs, items=per_call, sample=i * samples + j, strategy=strategy, round=rnd)
-                for j in range(samples)]
-    return out[:n_asks]
 
 # %% ../nbs/04_generate.ipynb #682339f0
 def generate(seeds,                    # seed rows (anything `load_seeds` takes)
@@ -343,7 +515,7 @@ def generate(seeds,                    # seed rows (anything `load_seeds` takes)
              k:int=4,                  # seeds shown per prompt
              m:int=2,                  # earlier kept synthetic rows shown per prompt
              per_call:int|None=None,   # items asked per call (default 5 for instruction models, 1 for base models)
-             samples:int|None=None,    # asks per example set (default 3 for base models, which sample; 1 for instruction models)
+             samples:int|None=None,    # asks per example set (default 3 for base models, which sample; 1 otherwise)
              max_rounds:int=3,         # top-up rounds before giving up on a quota
              topic:str|None=None,      # what the rows are, in words ("customer messages to a bank")
              attributes=None,          # {"persona": [...], ...} for the attributes strategy (None: a default grid)
@@ -357,242 +529,66 @@ def generate(seeds,                    # seed rows (anything `load_seeds` takes)
              on_rows=None,             # called with each answer's candidate rows (dicts) as it arrives: live previews
              stop=None,                # a threading.Event: when set, stop after the calls in flight
             )->pl.DataFrame:
-    "Grow `seeds` into about `n` kept synthetic rows with `teacher`; every candidate is returned, `keep` says which count."
-    strategy = {'personas': 'attributes'}.get(strategy, strategy)
-    if strategy not in ('fewshot', 'quotas', 'attributes', 'evol'):
-        raise GenerateError(f'strategy="{strategy}" is not a strategy', fix='use "fewshot", "quotas", "attributes" (or "personas") or "evol"')
-    if n < 1: raise GenerateError(f'n={n}', fix='ask for at least one row')
-    seeds = _as_seeds(seeds)
-    kind, style = seeds['kind'][0], _style(teacher)
-    shape = shape_of(kind, reasoning)
-    per_call = per_call or (1 if style == 'completion' else 5)
-    samples = samples or (3 if style == 'completion' else 1)
+    "Grow `seeds` into about `n` kept synthetic rows with `teacher`; every candidate is returned, `keep` says which."
+    strategy, seeds, style = _strategy(strategy, n), _as_seeds(seeds), _style(teacher)
+    shape = shape_of(seeds['kind'][0], reasoning)
     targets = plan_quotas(seeds, n, quota or ('uniform' if strategy == 'quotas' else 'proportional'))
-    evolutions = evolutions or list(EVOLUTIONS)
-    bad = [e for e in evolutions if e not in EVOLUTIONS]
-    if bad: raise GenerateError(f'unknown evolution(s) {bad}', fix=f'use names from {list(EVOLUTIONS)}')
-    rng, counter = random.Random(seed), itertools.count()
-    combos = _grid(attributes, rng) if strategy == 'attributes' else None
-    seed_rows = seeds.to_dicts()
-    by_label = defaultdict(list)
-    for r in seed_rows: by_label[r.get('label')].append(r)
-    novelty = Novelty(similarity or 1.01)
-    for r in seed_rows: novelty.add(r['text'], r['id'])
-    rows, kept = [], defaultdict(list)
-    for rnd in range(1, max_rounds + 1):
-        need = {l: t - len(kept[l]) for l,t in targets.items() if t - len(kept[l]) > 0}
-        if not need or (stop is not None and stop.is_set()): break
-        asks = [a for l, v in need.items() for a in _asks(strategy, l, math.ceil(v * overgenerate), by_label, kept, rnd, k, m, per_call, rng, combos, evolutions, counter, seed, samples)]
-        new = _run_asks(asks, teacher, shape, style, topic, max_tokens, on_rows, stop)
-        if new is None: break
-        if strategy == 'evol' and kind == 'instruction': new = _answer(new, teacher, shape, style, max_tokens)
-        for r in new:
-            if not r['keep'] or similarity is None: continue
-            score, who = novelty.check(r['text'])
-            if score >= similarity: r['keep'], r['reasons'] = False, [f'too similar to {who} (ROUGE-L {score:.2f})']
-            else: novelty.add(r['text'], content_id(text=r['text'], n=len(novelty.rows)))
-        if judge is not None and new: new = _judged(new, judge)
-        for r in new:
-            if r['keep']: kept[r['label']].append(r)
-        rows += new
-    return _finish(rows, targets, kept)
+    evolutions, rng = _evolutions(evolutions), random.Random(seed)
+    plan = _Plan(seeds, teacher, shape, style, strategy, targets, k=k, m=m,
+                 per_call=per_call or (1 if style == 'completion' else 5),
+                 samples=samples or (3 if style == 'completion' else 1), rng=rng,
+                 combos=_grid(attributes, rng) if strategy == 'attributes' else None, evolutions=evolutions, seed=seed,
+                 topic=topic, max_tokens=max_tokens, similarity=similarity, judge=judge, overgenerate=overgenerate,
+                 on_rows=on_rows, stop=stop)
+    return plan.run(max_rounds)
 
-# %% ../nbs/04_generate.ipynb #37ad1100
-def _run_asks(asks, teacher, shape, style, topic, max_tokens, on_rows=None, stop=None):
-    from synthkit.core import CallError
-    pairs = [prompt_for(a, shape, style, topic, max_tokens) for a in asks]
-    by_req = {id(req): (a, lead) for a, (req, lead) in zip(asks, pairs)}
-    def listen(req, resp):
-        if stop is not None and stop.is_set() and getattr(teacher, '_cancel', None): teacher._cancel.set()
-        if on_rows is not None and id(req) in by_req: on_rows(_rows_of(*by_req[id(req)][:1], resp, by_req[id(req)][1], shape, style, teacher))
-    teacher.listeners = [f for f in getattr(teacher, 'listeners', []) if getattr(f, '__name__', '') != 'listen'] + [listen]
-    try: resps = teacher.complete([p[0] for p in pairs])
-    except CallError as e:
-        warnings.warn(SynthkitWarning(f'generation stopped early: {e}. The rows made so far are returned; calls already answered are cached.'), stacklevel=3)
-        resps = getattr(e, 'results', None)
-        if not resps: return None
-    finally: teacher.listeners = [f for f in teacher.listeners if f is not listen]
-    out = []
-    for a, (req, lead), resp in zip(asks, pairs, resps):
-        if resp is not None: out += _rows_of(a, resp, lead, shape, style, teacher)
-    return out
-
-def _answer(rows, teacher, shape, style, max_tokens):
-    "Write the output (and reasoning) of evolved instruction rows."
-    todo = [r for r in rows if r['keep']]
-    asks = [Ask(label=r['label'], parent=r, task='respond', strategy=r['strategy'], round=r['round']) for r in todo]
-    pairs = [prompt_for(a, shape, style, None, max_tokens) for a in asks]
-    resps = teacher.complete([p[0] for p in pairs]) if pairs else []
-    for r, (req, lead), resp in zip(todo, pairs, resps):
-        if not resp.ok: r['keep'], r['reasons'] = False, [f'teacher failed to answer: {resp.error}']; continue
-        d = resp.data if isinstance(resp.data, dict) else parse_json(resp.text) if style != 'completion' else None
-        if style == 'completion':
-            txt = resp.text.strip()
-            if getattr(shape, 'reasoning', False) and 'Output:' in txt: r['reasoning'], r['output'] = [x.strip() for x in txt.split('Output:', 1)]
-            else: r['output'] = txt
-        elif isinstance(d, dict): r['output'], r['reasoning'] = str(d.get('output', '')).strip(), str(d.get('reasoning', '')).strip() or None
-        else: r['output'] = resp.text.strip()
-        if not r.get('output'): r['keep'], r['reasons'] = False, ['empty answer']
-        r['output_tokens'] += resp.usage.output_tokens; r['cost_usd'] += resp.cost_usd or 0.0
-    return rows
-
-def _judged(rows, judge):
-    df = judge(rows_frame(rows))
-    if not isinstance(df, pl.DataFrame) or 'keep' not in df.columns or df.height != len(rows):
-        raise GenerateError('the judge must return the frame it was given, with its `keep` column updated', fix='return df.with_columns(keep=..., reasons=...)')
-    for r, k, why in zip(rows, df['keep'].to_list(), df['reasons'].to_list() if 'reasons' in df.columns else [None] * len(rows)):
-        r['keep'] = bool(k) and r['keep']
-        if why: r['reasons'] = list(dict.fromkeys((r['reasons'] or []) + list(why)))
-    return rows
-
-def _finish(rows, targets, kept)->pl.DataFrame:
-    for l, rs in kept.items():
-        for r in rs[targets.get(l, 0):]: r['keep'], r['reasons'] = False, ['over quota']
-    short = {l: (t, min(t, len(kept.get(l, [])))) for l,t in targets.items() if len(kept.get(l, [])) < t}
-    if short:
-        warnings.warn(SynthkitWarning('quota not met for ' + ', '.join(f'{l}: {got} of {t}' for l,(t,got) in short.items())
-                                      + '; raise max_rounds or overgenerate, or loosen the judges'), stacklevel=3)
-    if not rows: raise GenerateError('the teacher produced nothing', fix='check the teacher (try teacher.complete(["hello"])) and the seeds')
-    return rows_frame(rows)
-
+# %% ../nbs/04_generate.ipynb #03e655b8
 def quota_table(batch:pl.DataFrame, targets:dict)->pl.DataFrame:
     "Target, kept and shortfall per label."
-    got = Counter(batch.filter(pl.col('keep'))['label'].to_list()) if 'label' in batch.columns else Counter({None: batch['keep'].sum()})
-    return pl.DataFrame({'label': list(targets), 'target': list(targets.values()), 'kept': [got.get(l, 0) for l in targets],
+    got = (Counter(batch.filter(pl.col('keep'))['label'].to_list()) if 'label' in batch.columns
+           else Counter({None: batch['keep'].sum()}))
+    return pl.DataFrame({'label': list(targets), 'target': list(targets.values()),
+                         'kept': [got.get(l, 0) for l in targets],
                          'short': [max(0, t - got.get(l, 0)) for l,t in targets.items()]})
 
-# %% ../nbs/04_generate.ipynb #d3b69e4f
-def suggest_attributes(seeds, teacher:Teacher, dimensions=('persona', 'scenario', 'difficulty'), n:int=6, k:int=6,
-                       topic:str|None=None, seed:int=0)->dict:
-    "Ask the teacher for `n` values per dimension that would spread a dataset over realistic and rare cases."
-    seeds = _as_seeds(seeds)
-    shown = '\n'.join(f'- {t}' for t in sample_fewshot(seeds, k=k, n=1, by='label' if 'label' in seeds.columns else None, seed=seed)[0]['text'])
-    if _style(teacher) == 'completion':
-        reqs = [Request(prefix=f'{_about(topic, None).capitalize()}:\n{shown}\n\nDifferent {d}s to consider when writing more of these, common and rare:\n1.',
-                        prompt='', max_tokens=12 * n, stop=['\n\n'], sample=i) for i, d in enumerate(dimensions)]
-        out = {}
-        for d, r in zip(dimensions, teacher.complete(reqs)):
-            vals = [_clean(x) for x in ('1.' + r.text).splitlines() if _clean(x)] if r.ok else []
-            out[d] = list(dict.fromkeys(vals))[:n]
-    else:
-        req = Request(system=SYSTEM, max_tokens=800, prompt=(
-            f'Here are some {_about(topic, None)}:\n{shown}\n\nTo make a varied dataset of more of them, suggest {n} values for each of these '
-            f'dimensions: {", ".join(dimensions)}. Include common cases and rare edge cases. '
-            'Answer with a JSON object mapping each dimension to a list of short strings, nothing else.'))
-        r = teacher.complete([req])[0]
-        data = _json_body(r.text) if r.ok else None
-        out = {d: [str(v).strip() for v in (data.get(d) or [])][:n] for d in dimensions} if isinstance(data, dict) else {}
-    out = {d: v for d, v in out.items() if v}
-    if not out: raise GenerateError('the teacher suggested no attributes', fix='pass attributes= yourself, or use the default grid (attributes=None)')
+# %% ../nbs/04_generate.ipynb #3c51c9d9
+def _suggest_base(teacher:Teacher, shown:str, dimensions, n:int, topic)->dict:
+    "A numbered list per dimension, continued by a base model."
+    reqs = [Request(prefix=f'{_about(topic, None).capitalize()}:\n{shown}\n\n'
+                           f'Different {d}s to consider when writing more of these, common and rare:\n1.',
+                    prompt='', max_tokens=12 * n, stop=['\n\n'], sample=i) for i, d in enumerate(dimensions)]
+    out = {}
+    for d, r in zip(dimensions, teacher.complete(reqs)):
+        vals = [_clean(x) for x in ('1.' + r.text).splitlines() if _clean(x)] if r.ok else []
+        out[d] = list(dict.fromkeys(vals))[:n]
     return out
 
-# %% ../nbs/04_generate.ipynb #94a48144
-import html as _html, threading, time as _time
-import ipywidgets as W
+# %% ../nbs/04_generate.ipynb #e9771a88
+def _suggest_json(teacher:Teacher, shown:str, dimensions, n:int, topic)->dict:
+    "One JSON object of lists, from an instruction model."
+    req = Request(system=SYSTEM, max_tokens=800, prompt=(
+        f'Here are some {_about(topic, None)}:\n{shown}\n\nTo make a varied dataset of more of them, '
+        f'suggest {n} values for each of these dimensions: {", ".join(dimensions)}. '
+        'Include common cases and rare edge cases. '
+        'Answer with a JSON object mapping each dimension to a list of short strings, nothing else.'))
+    r = teacher.complete([req])[0]
+    data = _json_body(r.text) if r.ok else None
+    return {d: [str(v).strip() for v in (data.get(d) or [])][:n] for d in dimensions} if isinstance(data, dict) else {}
 
-def default_teachers()->dict:
-    "Teacher choices for the widget: name -> a function that makes the teacher (made on Run, so a missing key shows as a message)."
-    from synthkit.teachers import LocalTeacher, ClaudeTeacher
-    return {'local (offline, embedded)': LocalTeacher, 'claude (needs ANTHROPIC_API_KEY)': ClaudeTeacher}
-
-class GenerateWidget(W.VBox):
-    "Run `generate` from buttons, with live progress, a preview of the newest rows, and Cancel."
-    def __init__(self, seeds,                 # seed rows
-                 teachers=None,               # a Teacher, or {name: Teacher or a function making one} (default: local and Claude)
-                 n:int=50, strategy:str='quotas', quota:str='uniform',
-                 preview:int=8,               # newest rows shown
-                 **generate_kw):              # anything else for `generate` (topic=, k=, max_rounds=, ...)
-        super().__init__()
-        self.seeds = _as_seeds(seeds)
-        if isinstance(teachers, Teacher): teachers = {teachers.model: teachers}
-        self.teachers = teachers or default_teachers()
-        self.generate_kw, self.n_preview = generate_kw, preview
-        self.value, self.error, self.thread, self.stop = None, None, None, threading.Event()
-        self.recent, self.calls, self.t0, self.teacher = [], 0, None, None
-        self.w_teacher = W.Dropdown(options=list(self.teachers), description='Teacher')
-        self.w_strategy = W.Dropdown(options=['quotas', 'fewshot', 'attributes', 'evol'], value=strategy, description='Strategy')
-        self.w_n = W.BoundedIntText(value=n, min=1, max=1_000_000, description='Rows')
-        self.w_quota = W.Dropdown(options=['uniform', 'proportional', 'balance'], value=quota, description='Quota')
-        self.w_evol = W.SelectMultiple(options=list(EVOLUTIONS), value=tuple(generate_kw.pop('evolutions', None) or EVOLUTIONS),
-                                       description='Evolutions', rows=3)   # shown for the evol strategy only
-        self.w_evol.layout.display = '' if strategy == 'evol' else 'none'
-        self.w_strategy.observe(lambda ch: setattr(self.w_evol.layout, 'display', '' if ch['new'] == 'evol' else 'none'), names='value')
-        self.w_run, self.w_cancel = W.Button(description='Run', button_style='primary', icon='play'), W.Button(description='Cancel', icon='stop', disabled=True)
-        self.w_bar = W.IntProgress(value=0, min=0, max=n, description='Kept', bar_style='info')
-        self.w_stats, self.w_preview = W.HTML(), W.HTML()
-        self.w_run.on_click(lambda _: self.run())
-        self.w_cancel.on_click(lambda _: self.cancel())
-        self.children = [W.HBox([self.w_teacher, self.w_strategy]), W.HBox([self.w_n, self.w_quota]), self.w_evol,
-                         W.HBox([self.w_run, self.w_cancel]), self.w_bar, self.w_stats, self.w_preview]
-        self._show()
-
-# %% ../nbs/04_generate.ipynb #439e7925
-def _make_teacher(self):
-    t = self.teachers[self.w_teacher.value]
-    return t if isinstance(t, Teacher) else t()
-
-def _on_rows(self, rows:list[dict]):
-    self.calls += 1
-    self.recent = (rows + self.recent)[:self.n_preview]
-    self.kept_live = getattr(self, 'kept_live', 0) + sum(r['keep'] for r in rows)
-    self._show()
-
-def _work(self):
-    kw = self.generate_kw | ({'evolutions': list(self.w_evol.value)} if self.w_strategy.value == 'evol' else {})
-    try:
-        self.value = generate(self.seeds, self.teacher, n=self.w_n.value, strategy=self.w_strategy.value, quota=self.w_quota.value,
-                              on_rows=self._on_rows, stop=self.stop, **kw)
-    except Exception as e: self.error = e
-    finally:
-        self.w_run.disabled, self.w_cancel.disabled = False, True
-        self._show(final=True)
-
-def run(self, block:bool=False):
-    "Start generating in the background (or wait for it with `block=True`)."
-    if self.thread is not None and self.thread.is_alive(): return
-    self.value, self.error, self.recent, self.calls, self.kept_live = None, None, [], 0, 0
-    self.stop.clear()
-    if self.w_strategy.value == 'evol' and not self.w_evol.value:
-        self.error = GenerateError('no evolution is picked', fix='pick at least one in Evolutions'); self._show(final=True); return
-    try: self.teacher = self._make_teacher()
-    except Exception as e:
-        self.error = e; self._show(final=True); return
-    self.w_bar.max, self.t0 = self.w_n.value, _time.monotonic()
-    self.w_run.disabled, self.w_cancel.disabled = True, False
-    self.thread = threading.Thread(target=self._work, daemon=True, name='synthkit-generate')
-    self.thread.start()
-    if block: self.wait()
-
-def wait(self, timeout:float|None=None):
-    "Wait for the run to end; returns `.value`."
-    if self.thread is not None: self.thread.join(timeout)
-    return self.value
-
-def cancel(self):
-    "Stop after the calls in flight; what finished is kept (and cached)."
-    self.stop.set()
-    if self.teacher is not None and getattr(self.teacher, '_cancel', None): self.teacher._cancel.set()
-
-def stats(self)->dict:
-    "Calls answered, rows kept, tokens, dollars and kept rows per second so far."
-    led = getattr(self.teacher, 'ledger', None) if self.teacher is not None else None
-    kept = int(self.value['keep'].sum()) if self.value is not None else getattr(self, 'kept_live', 0)
-    secs = max(1e-9, _time.monotonic() - self.t0) if self.t0 else 0.0
-    return {'calls': self.calls, 'kept': kept, 'target': self.w_n.value, 'tokens': led.tokens if led else 0,
-            'usd': led.total_usd if led else 0.0, 'rows_per_s': kept / secs if secs else 0.0}
-
-def _show(self, final:bool=False):
-    st = self.stats()
-    self.w_bar.value = min(st['kept'], self.w_bar.max)
-    if final and self.value is not None: self.w_bar.bar_style = 'success' if st['kept'] >= st['target'] else 'warning'
-    msg = f"{st['kept']} of {st['target']} rows kept · {st['calls']} calls · {st['tokens']:,} tokens · ${st['usd']:.4f} · {st['rows_per_s']:.1f} rows/s"
-    if self.error is not None: msg = f'stopped: {self.error}'
-    elif final and self.stop.is_set(): msg += ' · cancelled (finished calls are kept and cached)'
-    elif final and self.value is not None: msg += ' · done'
-    self.w_stats.value = f'<div>{_html.escape(msg)}</div>'
-    cards = ''.join(f'<div style="margin:2px 0;color:{"#222" if r["keep"] else "#999"}">'
-                    f'<code>{_html.escape(str(r.get("label") or ""))}</code> {_html.escape(r.get("text") or "")}'
-                    + (f' <i>({_html.escape("; ".join(r["reasons"]))})</i>' if r.get('reasons') else '') + '</div>' for r in self.recent)
-    self.w_preview.value = f'<div style="font-size:90%">{cards}</div>'
-
-for f in [_make_teacher, _on_rows, _work, run, wait, cancel, stats, _show]: setattr(GenerateWidget, f.__name__, f)
+# %% ../nbs/04_generate.ipynb #d3b69e4f
+def suggest_attributes(seeds,                                            # seed rows
+                       teacher:Teacher,                                  # who suggests
+                       dimensions=('persona', 'scenario', 'difficulty'), # what to suggest values for
+                       n:int=6,                                          # values per dimension
+                       k:int=6,                                          # seeds shown
+                       topic:str|None=None,                              # what the rows are, in words
+                       seed:int=0)->dict:
+    "Ask the teacher for `n` values per dimension that would spread a dataset over realistic and rare cases."
+    seeds = _as_seeds(seeds)
+    by = 'label' if 'label' in seeds.columns else None
+    shown = '\n'.join(f'- {t}' for t in sample_fewshot(seeds, k=k, n=1, by=by, seed=seed)[0]['text'])
+    ask = _suggest_base if _style(teacher) == 'completion' else _suggest_json
+    out = {d: v for d, v in ask(teacher, shown, dimensions, n, topic).items() if v}
+    if not out: raise GenerateError('the teacher suggested no attributes',
+                                    fix='pass attributes= yourself, or use the default grid (attributes=None)')
+    return out
