@@ -7,130 +7,29 @@ from __future__ import annotations
 import argparse, importlib, json, os, platform, sys, time, warnings
 from pathlib import Path
 import polars as pl
-from .core import SynthkitError, GenerateError, TeacherError
+from .core import SynthkitError, TeacherError
 from .seeds import load_seeds, examples
 from .teachers import ScriptedTeacher, ClaudeTeacher, DEFAULT_CLAUDE_MODEL
 
 # %% auto #0
-__all__ = ['make_teacher', 'run_job', 'write_report', 'parser', 'main']
+__all__ = ['JUDGES', 'RUN_FILES', 'SUBCOMMANDS', 'make_teacher', 'make_judges', 'run_job', 'write_report', 'parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #959e6a38
 def _seeds(a)->int:
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
         df = load_seeds(a.src, text=a.text, label=False if a.no_label else a.label, kind=a.kind)
-    print(f'{a.src}: {len(df)} seeds, shape "{df["kind"][0]}"' + (f', {df["label"].n_unique()} labels' if 'label' in df.columns else ''))
+    labels = f', {df["label"].n_unique()} labels' if 'label' in df.columns else ''
+    print(f'{a.src}: {len(df)} seeds, shape "{df["kind"][0]}"{labels}')
     for w in ws: print(f'warning: {w.message}')
     with pl.Config(tbl_rows=100, fmt_str_lengths=70, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
         if 'label' in df.columns: print(df['label'].value_counts(sort=True).rename({'count': 'seeds'}))
         print(df.select([c for c in ['text', 'label'] if c in df.columns]).head(a.n))
     return 0
 
-def _examples(a)->int:
-    print(repr(examples)); return 0
-
-def make_teacher(spec:str, cache, budget_usd=None, seed:int=0):
-    "A teacher from a command-line spec: `local`, `local:PATH.gguf`, `claude`, `claude:MODEL` or `scripted:MODULE.FUNCTION`."
-    kind, _, arg = spec.partition(':')
-    if kind == 'local':
-        from synthkit.teachers import LocalTeacher
-        return LocalTeacher(model_path=arg or None, cache=cache, seed=seed)
-    if kind == 'claude': return ClaudeTeacher(model=arg or DEFAULT_CLAUDE_MODEL, cache=cache, budget_usd=budget_usd)
-    if kind == 'scripted':
-        mod, _, fn = arg.rpartition('.')
-        if not mod or not fn: raise TeacherError(f'--teacher {spec}', fix='write scripted:MODULE.FUNCTION, e.g. scripted:mywriter.write')
-        if os.getcwd() not in sys.path: sys.path.insert(0, os.getcwd())
-        try: f = getattr(importlib.import_module(mod), fn)
-        except (ImportError, AttributeError) as e: raise TeacherError(f'cannot load {arg} ({e})', fix='check the module is importable from this folder and defines the function') from None
-        return ScriptedTeacher(f, cache=cache)
-    raise TeacherError(f'unknown teacher "{spec}"', fix='use local, claude, claude:MODEL or scripted:MODULE.FUNCTION')
-
-def _versions()->dict:
-    from importlib.metadata import version, PackageNotFoundError
-    out = {'python': platform.python_version()}
-    for p in ['synthkit', 'polars', 'anthropic', 'llama-cpp-python']:
-        try: out[p] = version(p)
-        except PackageNotFoundError: pass
-    return out
-
-def run_job(seeds, out:str|Path, n:int=50, teacher:str='local', strategy:str='quotas', quota:str|None=None, topic:str|None=None,
-            text:str|None=None, label:str|None=None, budget_usd:float|None=None, seed:int=0, max_rounds:int=3,
-            judges:str='default', evolutions:str|list|None=None)->dict:
-    "Seeds -> generate -> write generated/accepted/rejects parquet and manifest.json into `out`; returns the manifest."
-    from synthkit.generate import generate, plan_quotas, quota_table
-    from synthkit.judge import judge, default_judges, funnel, LabelFit
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    sd = load_seeds(seeds, text=text, label=label)
-    if isinstance(evolutions, str): evolutions = [e.strip() for e in evolutions.split(',') if e.strip()]
-    t = make_teacher(teacher, cache=out/'calls.sqlite', budget_usd=budget_usd, seed=seed)
-    t0 = time.time()
-    with warnings.catch_warnings(record=True) as ws:
-        warnings.simplefilter('always')
-        js = default_judges(sd) if judges in ('default', 'default+fit') else []
-        if judges == 'default+fit': js.append(LabelFit(t if t.kind == 'local' else None, topic=topic or 'Messages'))   # the embedded model reads labels
-        batch = generate(sd, t, n=n, strategy=strategy, quota=quota, topic=topic, seed=seed, max_rounds=max_rounds, evolutions=evolutions or None,
-                         judge=(lambda df: judge(df, js, seeds=sd)) if js else None)
-    for w in ws: print(f'warning: {w.message}', file=sys.stderr)
-    acc, rej = batch.filter(pl.col('keep')), batch.filter(~pl.col('keep'))
-    batch.write_parquet(out/'generated.parquet'); acc.write_parquet(out/'accepted.parquet'); rej.write_parquet(out/'rejects.parquet')
-    targets = plan_quotas(sd, n, quota or ('uniform' if strategy == 'quotas' else 'proportional'))
-    led = t.ledger.to_frame()
-    manifest = {'seeds': str(seeds), 'seed_rows': sd.height, 'kind': sd['kind'][0], 'teacher': teacher, 'model': t.model,
-                'strategy': strategy, 'evolutions': evolutions or None, 'quota': quota, 'n': n, 'topic': topic, 'seed': seed, 'max_rounds': max_rounds, 'budget_usd': budget_usd,
-                'judges': [j.name for j in js], 'funnel': funnel(batch).table.to_dicts(), 'counts': {'generated': batch.height, 'accepted': acc.height, 'rejected': rej.height},
-                'quotas': quota_table(batch, targets).to_dicts(),
-                'calls': int(led['calls'].sum()) if led.height else 0, 'cached_calls': int(led['cached'].sum()) if led.height else 0,
-                'tokens': {c: int(led[c].sum()) if led.height else 0 for c in ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens']},
-                'cost_usd': t.ledger.total_usd, 'seconds': round(time.time() - t0, 2), 'versions': _versions(),
-                'warnings': [str(w.message) for w in ws], 'files': ['generated.parquet', 'accepted.parquet', 'rejects.parquet', 'report.html', 'calls.sqlite']}
-    (out/'manifest.json').write_text(json.dumps(manifest, indent=2, default=str))
-    write_report(out, batch, sd, manifest, targets)
-    return manifest
-
-def write_report(out:Path, batch=None, seeds=None, manifest=None, targets=None)->Path:
-    "The offline `report.html` of a run folder (settings, funnel, diversity, charts, sample rows)."
-    from synthkit.report import html_report
-    out = Path(out)
-    if batch is None:
-        if not (out/'generated.parquet').exists(): raise SynthkitError('no generated.parquet here', where=str(out), fix='point at a folder written by synthkit run')
-        batch = pl.read_parquet(out/'generated.parquet')
-    if manifest is None and (out/'manifest.json').exists(): manifest = json.loads((out/'manifest.json').read_text())
-    settings = {k: (manifest or {}).get(k) for k in ['seeds', 'teacher', 'model', 'strategy', 'quota', 'n', 'judges', 'cost_usd', 'seconds']} if manifest else None
-    return html_report(batch, out/'report.html', seeds=seeds, settings=settings, targets=targets, title=f'synthkit run: {out.name}')
-
-def _report(a)->int:
-    path = write_report(a.dir)
-    print(f'wrote {path}'); return 0
-
-def _run(a)->int:
-    try:
-        m = run_job(a.seeds, a.out, n=a.n, teacher=a.teacher, strategy=a.strategy, quota=a.quota, topic=a.topic, text=a.text_col,
-                    label=a.label_col, budget_usd=a.budget_usd, seed=a.seed, max_rounds=a.max_rounds, judges=a.judges,
-                    evolutions=getattr(a, 'evolutions', None))
-    except KeyboardInterrupt:
-        print(f'\ninterrupted: every answered call is cached in {a.out}/calls.sqlite; run the same command again to resume', file=sys.stderr)
-        return 130
-    c = m['counts']
-    print(f"{a.out}: {c['accepted']} rows accepted of {c['generated']} generated ({c['rejected']} rejected) · "
-          f"{m['calls']} calls, {m['cached_calls']} from the cache · ${m['cost_usd']:.4f} · {m['seconds']}s")
-    with pl.Config(tbl_rows=100, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
-        print(pl.DataFrame(m['quotas']))
-        acc = pl.read_parquet(Path(a.out)/'accepted.parquet')
-        with pl.Config(fmt_str_lengths=80): print(acc.select([c for c in ['label', 'text'] if c in acc.columns]).head(5))
-    return 0
-
-def _demo(a)->int:
-    a.seeds, a.teacher, a.strategy, a.quota, a.text_col, a.label_col, a.budget_usd = 'support_requests', a.teacher or 'local', 'quotas', 'balance', None, None, None
-    a.topic = a.topic or 'customer messages to a bank'
-    return _run(a)
-
-def parser()->argparse.ArgumentParser:
-    "The `synthkit` command's arguments."
-    from synthkit import __version__
-    from synthkit.generate import EVOLUTIONS
-    p = argparse.ArgumentParser(prog='synthkit', description='Synthetic training data with AI teachers.')
-    p.add_argument('--version', action='version', version=f'synthkit {__version__}')
-    sub = p.add_subparsers(dest='cmd', required=True)
+# %% ../nbs/10_cli.ipynb #a2781f5f
+def _seeds_args(sub):
+    "The `seeds` subcommand's arguments."
     s = sub.add_parser('seeds', help='load and check a seed file (or an example set by name)')
     s.add_argument('src', help='a .jsonl/.json/.csv/.tsv/.parquet file, or an example name (see `synthkit examples`)')
     s.add_argument('--text', help='column holding the text')
@@ -139,34 +38,225 @@ def parser()->argparse.ArgumentParser:
     s.add_argument('--kind', choices=['text', 'instruction', 'chat'], help='force the seeds\' shape')
     s.add_argument('-n', type=int, default=5, help='rows to print')
     s.set_defaults(run=_seeds)
-    e = sub.add_parser('examples', help='list the example seed sets that ship with synthkit')
-    e.set_defaults(run=_examples)
+
+# %% ../nbs/10_cli.ipynb #fdfbf8ee
+def _examples(a)->int:
+    print(repr(examples)); return 0
+
+def _examples_args(sub):
+    "The `examples` subcommand (no arguments)."
+    sub.add_parser('examples', help='list the example seed sets that ship with synthkit').set_defaults(run=_examples)
+
+# %% ../nbs/10_cli.ipynb #9bb28541
+def _scripted(spec:str, arg:str, cache)->ScriptedTeacher:
+    "A `ScriptedTeacher` over the function `MODULE.FUNCTION` of `arg`, imported from the current folder."
+    mod, _, fn = arg.rpartition('.')
+    if not mod or not fn:
+        raise TeacherError(f'--teacher {spec}', fix='write scripted:MODULE.FUNCTION, e.g. scripted:mywriter.write')
+    if os.getcwd() not in sys.path: sys.path.insert(0, os.getcwd())
+    try: f = getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError) as e:
+        raise TeacherError(f'cannot load {arg} ({e})',
+                           fix='check the module is importable from this folder and defines the function') from None
+    return ScriptedTeacher(f, cache=cache)
+
+def make_teacher(spec:str, cache, budget_usd=None, seed:int=0):
+    "A teacher from a command-line spec: `local[:PATH.gguf]`, `claude[:MODEL]` or `scripted:MODULE.FUNCTION`."
+    kind, _, arg = spec.partition(':')
+    if kind == 'local':
+        from synthkit.teachers import LocalTeacher
+        return LocalTeacher(model_path=arg or None, cache=cache, seed=seed)
+    if kind == 'claude': return ClaudeTeacher(model=arg or DEFAULT_CLAUDE_MODEL, cache=cache, budget_usd=budget_usd)
+    if kind == 'scripted': return _scripted(spec, arg, cache)
+    raise TeacherError(f'unknown teacher "{spec}"', fix='use local, claude, claude:MODEL or scripted:MODULE.FUNCTION')
+
+# %% ../nbs/10_cli.ipynb #2835d00a
+JUDGES = ['default', 'default+fit', 'none']
+
+def make_judges(spec:str,            # one of `JUDGES`
+                seeds:pl.DataFrame,  # the run's seeds
+                teacher,             # the run's teacher: LabelFit reads with it when it is local
+                topic:str|None=None, # what the rows are, in words
+               )->list:
+    "The judges of a command-line spec: `default`, `default+fit` or `none`."
+    from synthkit.judge import default_judges, LabelFit
+    js = default_judges(seeds) if spec in ('default', 'default+fit') else []
+    if spec == 'default+fit':                                        # the embedded model reads labels
+        js.append(LabelFit(teacher if teacher.kind == 'local' else None, topic=topic or 'Messages'))
+    return js
+
+# %% ../nbs/10_cli.ipynb #e9603f9d
+RUN_FILES = ['generated.parquet', 'accepted.parquet', 'rejects.parquet', 'report.html', 'calls.sqlite']
+
+def _write_batch(out:Path, batch:pl.DataFrame)->tuple[pl.DataFrame, pl.DataFrame]:
+    "Write every candidate, the kept rows and the dropped ones into `out`; returns (accepted, rejected)."
+    acc, rej = batch.filter(pl.col('keep')), batch.filter(~pl.col('keep'))
+    batch.write_parquet(out/'generated.parquet')
+    acc.write_parquet(out/'accepted.parquet'); rej.write_parquet(out/'rejects.parquet')
+    return acc, rej
+
+# %% ../nbs/10_cli.ipynb #bb420632
+def _usage(ledger)->dict:
+    "Calls, calls answered from the cache, and tokens, from a teacher's ledger."
+    led = ledger.to_frame()
+    total = lambda c: int(led[c].sum()) if led.height else 0
+    tokens = ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens']
+    return {'calls': total('calls'), 'cached_calls': total('cached'), 'tokens': {c: total(c) for c in tokens}}
+
+def _versions()->dict:
+    "The versions of Python and of the packages a run depends on, for the manifest."
+    from importlib.metadata import version, PackageNotFoundError
+    out = {'python': platform.python_version()}
+    for p in ['synthkit', 'polars', 'anthropic', 'llama-cpp-python']:
+        try: out[p] = version(p)
+        except PackageNotFoundError: pass
+    return out
+
+# %% ../nbs/10_cli.ipynb #c30f1ea6
+def run_job(seeds,                           # a seed file, or an example name
+            out:str|Path,                    # the run folder (made when missing; holds the call cache)
+            n:int=50,                        # synthetic rows to keep
+            teacher:str='local',             # a `make_teacher` spec
+            strategy:str='quotas',           # how prompts are built (see `generate`)
+            quota:str|None=None,             # how rows are shared over labels
+            topic:str|None=None,             # what the rows are, in words
+            text:str|None=None,              # seed column holding the text
+            label:str|None=None,             # seed column holding the label
+            budget_usd:float|None=None,      # stop before spending more (Claude)
+            seed:int=0,                      # random seed
+            max_rounds:int=3,                # generation rounds at most
+            judges:str='default',            # a `make_judges` spec
+            evolutions:str|list|None=None,   # with strategy "evol": the rewrites, a list or comma-separated names
+           )->dict:
+    "Seeds -> generate -> write generated/accepted/rejects parquet and manifest.json into `out`; returns the manifest."
+    from synthkit.generate import generate, plan_quotas, quota_table
+    from synthkit.judge import judge, funnel
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    sd = load_seeds(seeds, text=text, label=label)
+    if isinstance(evolutions, str): evolutions = [e.strip() for e in evolutions.split(',') if e.strip()]
+    t = make_teacher(teacher, cache=out/'calls.sqlite', budget_usd=budget_usd, seed=seed)
+    t0 = time.time()
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter('always')
+        js = make_judges(judges, sd, t, topic)
+        batch = generate(sd, t, n=n, strategy=strategy, quota=quota, topic=topic, seed=seed, max_rounds=max_rounds,
+                         evolutions=evolutions or None, judge=(lambda df: judge(df, js, seeds=sd)) if js else None)
+    for w in ws: print(f'warning: {w.message}', file=sys.stderr)
+    acc, rej = _write_batch(out, batch)
+    targets = plan_quotas(sd, n, quota or ('uniform' if strategy == 'quotas' else 'proportional'))
+    manifest = {'seeds': str(seeds), 'seed_rows': sd.height, 'kind': sd['kind'][0], 'teacher': teacher,
+                'model': t.model, 'strategy': strategy, 'evolutions': evolutions or None, 'quota': quota, 'n': n,
+                'topic': topic, 'seed': seed, 'max_rounds': max_rounds, 'budget_usd': budget_usd,
+                'judges': [j.name for j in js], 'funnel': funnel(batch).table.to_dicts(),
+                'counts': {'generated': batch.height, 'accepted': acc.height, 'rejected': rej.height},
+                'quotas': quota_table(batch, targets).to_dicts(), **_usage(t.ledger),
+                'cost_usd': t.ledger.total_usd, 'seconds': round(time.time() - t0, 2), 'versions': _versions(),
+                'warnings': [str(w.message) for w in ws], 'files': RUN_FILES}
+    (out/'manifest.json').write_text(json.dumps(manifest, indent=2, default=str))
+    write_report(out, batch, sd, manifest, targets)
+    return manifest
+
+# %% ../nbs/10_cli.ipynb #d87d493d
+def write_report(out:Path, batch=None, seeds=None, manifest=None, targets=None)->Path:
+    "The offline `report.html` of a run folder (settings, funnel, diversity, charts, sample rows)."
+    from synthkit.report import html_report
+    out = Path(out)
+    if batch is None:
+        if not (out/'generated.parquet').exists():
+            raise SynthkitError('no generated.parquet here', where=str(out),
+                                fix='point at a folder written by synthkit run')
+        batch = pl.read_parquet(out/'generated.parquet')
+    if manifest is None and (out/'manifest.json').exists(): manifest = json.loads((out/'manifest.json').read_text())
+    keys = ['seeds', 'teacher', 'model', 'strategy', 'quota', 'n', 'judges', 'cost_usd', 'seconds']
+    settings = {k: manifest.get(k) for k in keys} if manifest else None
+    return html_report(batch, out/'report.html', seeds=seeds, settings=settings, targets=targets,
+                       title=f'synthkit run: {out.name}')
+
+# %% ../nbs/10_cli.ipynb #617a3a74
+def _run(a)->int:
+    try:
+        m = run_job(a.seeds, a.out, n=a.n, teacher=a.teacher, strategy=a.strategy, quota=a.quota, topic=a.topic,
+                    text=a.text_col, label=a.label_col, budget_usd=a.budget_usd, seed=a.seed, max_rounds=a.max_rounds,
+                    judges=a.judges, evolutions=getattr(a, 'evolutions', None))
+    except KeyboardInterrupt:
+        print(f'\ninterrupted: every answered call is cached in {a.out}/calls.sqlite; '
+              'run the same command again to resume', file=sys.stderr)
+        return 130
+    c = m['counts']
+    print(f"{a.out}: {c['accepted']} rows accepted of {c['generated']} generated ({c['rejected']} rejected) · "
+          f"{m['calls']} calls, {m['cached_calls']} from the cache · ${m['cost_usd']:.4f} · {m['seconds']}s")
+    with pl.Config(tbl_rows=100, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        print(pl.DataFrame(m['quotas']))
+        acc = pl.read_parquet(Path(a.out)/'accepted.parquet')
+        rows = acc.select([c for c in ['label', 'text'] if c in acc.columns]).head(5)
+        with pl.Config(fmt_str_lengths=80): print(rows)
+    return 0
+
+# %% ../nbs/10_cli.ipynb #cdb7ef41
+def _run_args(sub):
+    "The `run` subcommand's arguments."
+    from synthkit.generate import EVOLUTIONS
     r = sub.add_parser('run', help='generate a dataset from seeds into a folder (run again to resume)')
     r.add_argument('seeds', help='a seed file, or an example name')
     r.add_argument('--n', type=int, default=50, help='synthetic rows to keep')
     r.add_argument('--out', default='synthkit-run', help='folder for the results and the call cache')
-    r.add_argument('--teacher', default='local', help='local | local:PATH.gguf | claude | claude:MODEL | scripted:MODULE.FUNCTION')
+    r.add_argument('--teacher', default='local',
+                   help='local | local:PATH.gguf | claude | claude:MODEL | scripted:MODULE.FUNCTION')
     r.add_argument('--strategy', default='quotas', choices=['quotas', 'fewshot', 'attributes', 'personas', 'evol'])
-    r.add_argument('--evolutions', help='with --strategy evol: comma-separated names among ' + ', '.join(EVOLUTIONS) + ' (default: all; "rephrase" keeps labels best on the embedded model)')
+    r.add_argument('--evolutions', help='with --strategy evol: comma-separated names among ' + ', '.join(EVOLUTIONS)
+                   + ' (default: all; "rephrase" keeps labels best on the embedded model)')
     r.add_argument('--quota', choices=['uniform', 'proportional', 'balance'], help='how rows are shared over labels')
     r.add_argument('--topic', help='what the rows are, in words ("customer messages to a bank")')
-    r.add_argument('--text-col', help='seed column holding the text'); r.add_argument('--label-col', help='seed column holding the label')
+    r.add_argument('--text-col', help='seed column holding the text')
+    r.add_argument('--label-col', help='seed column holding the label')
     r.add_argument('--budget-usd', type=float, help='stop before spending more (Claude)')
     r.add_argument('--seed', type=int, default=0); r.add_argument('--max-rounds', type=int, default=3)
-    r.add_argument('--judges', choices=['default', 'default+fit', 'none'], default='default',
-                   help='default: heuristics, dedup, leak check, PII redaction; default+fit adds LabelFit (the embedded model checks labels; minutes per 1,000 rows)')
+    r.add_argument('--judges', choices=JUDGES, default='default',
+                   help='default: heuristics, dedup, leak check, PII redaction; default+fit adds LabelFit '
+                        '(the embedded model checks labels; minutes per 1,000 rows)')
     r.set_defaults(run=_run)
+
+# %% ../nbs/10_cli.ipynb #5d911593
+def _demo(a)->int:
+    a.seeds, a.teacher, a.strategy, a.quota = 'support_requests', a.teacher or 'local', 'quotas', 'balance'
+    a.text_col = a.label_col = a.budget_usd = None
+    a.topic = a.topic or 'customer messages to a bank'
+    return _run(a)
+
+def _demo_args(sub):
+    "The `demo` subcommand's arguments: `run`'s, with the seeds, the strategy and the quota fixed."
     d = sub.add_parser('demo', help='the offline demo: grow the bundled support requests with the embedded teacher')
     d.add_argument('--n', type=int, default=45); d.add_argument('--out', default='synthkit-demo')
     d.add_argument('--teacher', default=None, help='default: local (the embedded model, no key, no network)')
-    d.add_argument('--topic', default=None); d.add_argument('--seed', type=int, default=0); d.add_argument('--max-rounds', type=int, default=3)
-    d.add_argument('--judges', choices=['default', 'default+fit', 'none'], default='default')
+    d.add_argument('--topic', default=None); d.add_argument('--seed', type=int, default=0)
+    d.add_argument('--max-rounds', type=int, default=3)
+    d.add_argument('--judges', choices=JUDGES, default='default')
     d.set_defaults(run=_demo)
+
+# %% ../nbs/10_cli.ipynb #e662af2c
+def _report(a)->int:
+    path = write_report(a.dir)
+    print(f'wrote {path}'); return 0
+
+def _report_args(sub):
+    "The `report` subcommand's argument: the run folder."
     rp = sub.add_parser('report', help='write report.html for a run folder again')
     rp.add_argument('dir', help='a folder written by synthkit run or demo')
     rp.set_defaults(run=_report)
+
+# %% ../nbs/10_cli.ipynb #03926dc6
+SUBCOMMANDS = [_seeds_args, _examples_args, _run_args, _demo_args, _report_args]
+
+def parser()->argparse.ArgumentParser:
+    "The `synthkit` command's arguments."
+    from synthkit import __version__
+    p = argparse.ArgumentParser(prog='synthkit', description='Synthetic training data with AI teachers.')
+    p.add_argument('--version', action='version', version=f'synthkit {__version__}')
+    sub = p.add_subparsers(dest='cmd', required=True)
+    for add in SUBCOMMANDS: add(sub)
     return p
 
+# %% ../nbs/10_cli.ipynb #108b99f1
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `synthkit` command; returns the exit status."
     a = parser().parse_args(argv)

@@ -4,10 +4,11 @@ import numpy as np
 import polars as pl
 import pytest
 import synthkit as sk
-from synthkit.core import CollapseError
+from synthkit.core import CollapseError, words
 from synthkit.diversity import DiversityWarning
-from synthkit.collapse import (ARMS, CollapseMonitor, CollapseRun, CollapseWarning, NgramLM, bank_texts, monitor, real_texts,
-                               simulate, tail_mass, text_world, toy_world, words, zipf)
+from synthkit.collapse import (ARMS, CollapseRun, NgramLM, bank_texts, real_texts, simulate, tail_mass, text_world,
+                               toy_world, zipf)
+from synthkit.collapse_monitor import CollapseMonitor, CollapseWarning, monitor
 from synthkit.seeds import load_seeds
 from synthkit.teachers import ScriptedTeacher
 from synthkit.generate import generate
