@@ -14,6 +14,11 @@ from .teachers import *
 from .calls import *
 from .generate import *
 from .judge import *
+from .dedup import *
+from .privacy import *
+from .labels import *
+from .llm_judge import *
+from .widgets.review import *
 from .diversity import *
 from .student import *
 from .export import *

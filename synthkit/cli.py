@@ -58,7 +58,9 @@ def run_job(seeds, out:str|Path, n:int=50, teacher:str='local', strategy:str='qu
             judges:str='default', evolutions:str|list|None=None)->dict:
     "Seeds -> generate -> write generated/accepted/rejects parquet and manifest.json into `out`; returns the manifest."
     from synthkit.generate import generate, plan_quotas, quota_table
-    from synthkit.judge import judge, default_judges, funnel, LabelFit
+    from synthkit.judge import judge, funnel
+    from synthkit.llm_judge import default_judges
+    from synthkit.labels import LabelFit
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     sd = load_seeds(seeds, text=text, label=label)
     if isinstance(evolutions, str): evolutions = [e.strip() for e in evolutions.split(',') if e.strip()]
