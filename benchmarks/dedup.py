@@ -10,7 +10,8 @@ import argparse, random, time
 from pathlib import Path
 import numpy as np
 import polars as pl
-from synthkit.judge import shingle_hashes, signatures, near_pairs, _norm_text
+from synthkit.core import shingle_hashes, normalize_text as _norm_text
+from synthkit.dedup import signatures, near_pairs
 
 DATA = Path(__file__).resolve().parents[2]/'shared'/'data'/'banking77'
 

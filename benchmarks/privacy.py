@@ -9,7 +9,8 @@ and what the PII scan finds. Asserts nothing."""
 import argparse, random, re
 import polars as pl
 import synthkit as sk
-from synthkit.judge import judge, Leak, PII, find_pii
+from synthkit.judge import judge
+from synthkit.privacy import Leak, PII, find_pii
 
 FILLER = ['also', 'really', 'again', 'today', 'please', 'urgently', 'as well']
 CLEAN = ['A customer called about {t} and asked for an update by email.', 'Caller reported a problem with {t}; we promised a reply within two days.',

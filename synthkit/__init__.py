@@ -15,27 +15,34 @@ from .openai_teacher import *
 from .calls import *
 from .strategies import *
 from .generate import *
-from .widgets.generate import *
 from .judge import *
+from .dedup import *
+from .privacy import *
+from .labels import *
+from .llm_judge import *
 from .diversity import *
 from .charts import *
 from .report import *
-from .widgets.dashboard import *
 from .student import *
 from .export import *
-from .widgets.rows import *
-from .widgets.seed_editor import *
 from .cards import *
 from . import collapse
 
-# %% ../nbs/11_package.ipynb #d1153efb
-def _attached(ns:dict)->list[str]:
-    "Names in `ns` that are only a method (or property getter) attached to one of the classes in `ns`."
-    import inspect
-    own = {id(a.fget if isinstance(a, property) else a) for c in ns.values() if inspect.isclass(c) for a in vars(c).values()}
-    return [n for n, v in ns.items() if (inspect.isfunction(v) and id(v) in own) or (isinstance(v, property) and id(v.fget) in own)]
+# %% ../nbs/11_package.ipynb #b9b0c80f
+import importlib as _importlib
 
-for _n in _attached(globals()): del globals()[_n]
+_WIDGETS = {'row_card': 'rows', 'close_widgets': 'rows', 'SeedEditor': 'seed_editor', 'FIELDS': 'seed_editor',
+            'GenerateWidget': 'generate', 'default_teachers': 'generate', 'ReviewWidget': 'review',
+            'DiversityDashboard': 'dashboard'}
+
+def __getattr__(name:str):
+    "Load a widget (and ipywidgets) on first use: `sk.SeedEditor`."
+    if name not in _WIDGETS: raise AttributeError(f"module 'synthkit' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f'synthkit.widgets.{_WIDGETS[name]}'), name)
+    globals()[name] = value
+    return value
+
+def __dir__(): return sorted(set(globals()) | set(_WIDGETS))
 
 # %% ../nbs/11_package.ipynb #7fa8d1c1
 import altair as _alt

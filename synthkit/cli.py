@@ -79,7 +79,8 @@ def make_judges(spec:str,            # one of `JUDGES`
                 topic:str|None=None, # what the rows are, in words
                )->list:
     "The judges of a command-line spec: `default`, `default+fit` or `none`."
-    from synthkit.judge import default_judges, LabelFit
+    from synthkit.llm_judge import default_judges
+    from synthkit.labels import LabelFit
     js = default_judges(seeds) if spec in ('default', 'default+fit') else []
     if spec == 'default+fit':                                        # the embedded model reads labels
         js.append(LabelFit(teacher if teacher.kind == 'local' else None, topic=topic or 'Messages'))

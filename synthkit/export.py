@@ -284,7 +284,7 @@ def _repr_markdown_(self:Exported)->str:
 def _warn_redacted(rows:pl.DataFrame):
     "Warn when a row the PII judge redacted still holds personal data in a field that gets exported."
     if not {'pii_reason', 'kind'} <= set(rows.columns): return
-    from synthkit.judge import find_pii, _row_texts
+    from synthkit.privacy import find_pii, _row_texts
     hit = [r for r in rows.filter(pl.col('pii_reason').str.contains('(redacted)', literal=True)).iter_rows(named=True)
            if any(find_pii(t) for t in _row_texts(r).values())]
     if hit:

@@ -14,8 +14,6 @@ from .seeds import load_seeds, sample_fewshot
 from .teachers import Teacher, Request, Response, parse_json
 from .strategies import EVOLUTIONS, DEFAULT_ATTRIBUTES, SYSTEM, Ask, prompt_for, _about
 
-_line = one_line   # judge.py on main still imports `generate._line`; goes when the judge split imports core's one_line
-
 # %% auto #0
 __all__ = ['GEN_COLUMNS', 'Shape', 'InstructionShape', 'ChatShape', 'shape_of', 'split_items', 'rouge_l', 'Novelty',
            'plan_quotas', 'rows_frame', 'generate', 'quota_table', 'suggest_attributes']

@@ -447,11 +447,3 @@ def seeds_magic(line:str, cell:str, ns:dict|None=None):
 def load_ipython_extension(ip):
     "Register `%%seeds` (called by `%load_ext synthkit`)."
     ip.register_magic_function(seeds_magic, magic_kind='cell', magic_name='seeds')
-
-# %% ../nbs/01_seeds.ipynb #b077c079
-def __getattr__(name):
-    "Module attributes that moved: `close_widgets` is in `synthkit.widgets.rows` (loaded only when asked for)."
-    if name == 'close_widgets':
-        from synthkit.widgets.rows import close_widgets
-        return close_widgets
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -320,7 +320,7 @@ def test_card_records_the_blend_share(real, synth):
 
 def test_pii_redaction_reaches_every_field_before_export(tmp_path):
     import warnings
-    from synthkit.judge import PII
+    from synthkit.privacy import PII
     task = pl.DataFrame({'kind': ['instruction'], 'text': ['Write to jo.smith@example.com'], 'instruction': ['Write to jo.smith@example.com'],
                          'input': [''], 'output': ['Done, called 020 7946 0958.']})
     judged = judge(task, [PII('redact')])

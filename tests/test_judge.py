@@ -5,8 +5,11 @@ import polars as pl
 import pytest
 from hypothesis import given, settings, strategies as st
 import synthkit as sk
-from synthkit.judge import (minhash, near_pairs, shingle_hashes, _norm_text, judge, Dedup, Heuristics, PII, Leak, find_pii,
-                            funnel, default_judges, RewardJudge, LLMJudge)
+from synthkit.core import shingle_hashes, normalize_text as _norm_text
+from synthkit.judge import judge, Heuristics, funnel
+from synthkit.dedup import minhash, near_pairs, Dedup
+from synthkit.privacy import PII, Leak, find_pii
+from synthkit.llm_judge import default_judges, RewardJudge, LLMJudge
 from synthkit.teachers import ScriptedTeacher
 
 def grams(t, k=5):
@@ -66,7 +69,7 @@ def test_find_pii(text, kinds): assert [k for k, *_ in find_pii(text)] == kinds
 
 def _luhn_complete(digits:str)->str:
     "Append the check digit that makes `digits` pass Luhn."
-    from synthkit.judge import luhn_ok
+    from synthkit.privacy import luhn_ok
     return next(digits + d for d in '0123456789' if luhn_ok(digits + d))
 
 pii_values = st.one_of(
@@ -77,7 +80,7 @@ pii_values = st.one_of(
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=8), pii_values, st.lists(st.sampled_from(WORDS), max_size=8))
 def test_redaction_removes_planted_personal_data(before, value, after):
-    from synthkit.judge import redact
+    from synthkit.privacy import redact
     text = ' '.join(before + [value] + after)
     found = find_pii(text)
     assert [v for _, v, *_ in found] == [value]
