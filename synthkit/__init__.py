@@ -11,6 +11,8 @@ from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
 from .teachers import *
+from .claude import *
+from .local import *
 from .calls import *
 from .generate import *
 from .judge import *

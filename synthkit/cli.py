@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 from .core import SynthkitError, GenerateError, TeacherError
 from .seeds import load_seeds, examples
-from .teachers import ScriptedTeacher, ClaudeTeacher, DEFAULT_CLAUDE_MODEL
+from .teachers import ScriptedTeacher
+from .claude import ClaudeTeacher, DEFAULT_CLAUDE_MODEL
 
 # %% auto #0
 __all__ = ['make_teacher', 'run_job', 'write_report', 'parser', 'main']
