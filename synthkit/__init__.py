@@ -11,6 +11,8 @@ from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
 from .teachers import *
+from .claude import *
+from .local import *
 from .openai_teacher import *
 from .calls import *
 from .strategies import *

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio, concurrent.futures, dataclasses, json, math, random, sqlite3, threading, time, warnings
 from pathlib import Path
 import polars as pl
-from .core import CallError, BudgetError, TeacherError, SynthkitWarning
-from .teachers import Teacher, Request, Response, Usage, as_request, check_json, parse_json, default_cache_path
+from .core import CallError, BudgetError, TeacherError, SynthkitWarning, patch
+from .teachers import (Teacher, Request, Response, Usage, as_request, check_json, parse_json,
+                               default_cache_path)
 
 # %% auto #0
 __all__ = ['PRICING', 'BATCH_DISCOUNT', 'FREE_KINDS', 'price_of', 'cost_usd', 'CallCache', 'cache_for', 'Ledger', 'Bucket',
@@ -29,14 +30,17 @@ PRICING = {  # USD per million tokens: (input, output, cache write 5m, cache rea
 }
 BATCH_DISCOUNT = 0.5
 FREE_KINDS = {'local', 'scripted'}
-_unpriced = set()
 
+# %% ../nbs/03_calls.ipynb #caff1622
 def price_of(model:str, pricing:dict|None=None):
-    "The (input, output, cache write, cache read) prices of `model`, matching a dated name to its family; None if unknown."
+    "The (input, output, cache write, cache read) prices of `model` (a dated name: its family's); None if unknown."
     table = PRICING | (pricing or {})
     if model in table: return table[model]
     fam = max((m for m in table if model.startswith(m)), key=len, default=None)
     return table[fam] if fam else None
+
+# %% ../nbs/03_calls.ipynb #caff1624
+_unpriced = set()
 
 def cost_usd(model:str, usage:Usage, batch:bool=False, pricing:dict|None=None)->float|None:
     "Dollars for `usage` on `model` (half for a batch); None, with a warning once, when the model has no price."
@@ -44,20 +48,25 @@ def cost_usd(model:str, usage:Usage, batch:bool=False, pricing:dict|None=None)->
     if p is None:
         if model not in _unpriced:
             _unpriced.add(model)
-            warnings.warn(SynthkitWarning(f'no price for model "{model}"; its cost shows as unknown. Pass pricing={{"{model}": (input, output, cache_write, cache_read)}} in $/MTok'))
+            warnings.warn(SynthkitWarning(f'no price for model "{model}"; its cost shows as unknown. Pass '
+                                          f'pricing={{"{model}": (input, output, cache_write, cache_read)}} in $/MTok'))
         return None
-    c = (usage.input_tokens * p[0] + usage.output_tokens * p[1] + usage.cache_write_tokens * p[2] + usage.cache_read_tokens * p[3]) / 1e6
+    u = usage
+    c = (u.input_tokens * p[0] + u.output_tokens * p[1] + u.cache_write_tokens * p[2]
+         + u.cache_read_tokens * p[3]) / 1e6
     return c * (BATCH_DISCOUNT if batch else 1.0)
 
 # %% ../nbs/03_calls.ipynb #91387d8d
-_SCHEMA = '''CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, teacher TEXT, model TEXT, request TEXT, response TEXT, created REAL)'''
+_SCHEMA = ('CREATE TABLE IF NOT EXISTS calls '
+           '(key TEXT PRIMARY KEY, teacher TEXT, model TEXT, request TEXT, response TEXT, created REAL)')
 
 class CallCache:
     "Content-addressed store of teacher answers in SQLite (WAL; safe for concurrent writers)."
     def __init__(self, path:str|Path|None=None):   # None: in memory, for this session only
         self.path = Path(path) if path else None
         if self.path: self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(self.path) if self.path else ':memory:', timeout=60, check_same_thread=False, isolation_level=None)
+        self.db = sqlite3.connect(str(self.path) if self.path else ':memory:', timeout=60, check_same_thread=False,
+                                  isolation_level=None)
         self.lock = threading.Lock()
         with self.lock:
             if self.path: self.db.execute('PRAGMA journal_mode=WAL')
@@ -65,28 +74,33 @@ class CallCache:
             self.db.execute('PRAGMA busy_timeout=60000')
             self.db.execute(_SCHEMA)
 
-    def get_many(self, keys)->dict[str, Response]:
-        "Cached responses of `keys` (missing keys are left out)."
-        keys, out = list(dict.fromkeys(keys)), {}
-        with self.lock:
-            for i in range(0, len(keys), 500):
-                part = keys[i:i + 500]
-                q = f'SELECT key, response FROM calls WHERE key IN ({",".join("?" * len(part))})'
-                for k, r in self.db.execute(q, part): out[k] = Response.from_dict(json.loads(r)) 
-        return out
-
-    def put(self, key:str, teacher:str, model:str, req:Request, resp:Response):
-        "Store one answer (committed at once)."
-        d = resp.to_dict() | {'cached': False, 'key': key}
-        with self.lock:
-            self.db.execute('INSERT OR REPLACE INTO calls VALUES (?,?,?,?,?,?)',
-                            (key, teacher, model, json.dumps(req.fields(), default=str), json.dumps(d), time.time()))
-
     def __len__(self):
         with self.lock: return self.db.execute('SELECT COUNT(*) FROM calls').fetchone()[0]
 
     def __repr__(self): return f'CallCache({str(self.path) if self.path else ":memory:"}, {len(self)} answers)'
 
+# %% ../nbs/03_calls.ipynb #91387d8f
+@patch
+def get_many(self:CallCache, keys)->dict[str, Response]:
+    "Cached responses of `keys` (missing keys are left out)."
+    keys, out = list(dict.fromkeys(keys)), {}
+    with self.lock:
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            q = f'SELECT key, response FROM calls WHERE key IN ({",".join("?" * len(part))})'
+            for k, r in self.db.execute(q, part): out[k] = Response.from_dict(json.loads(r))
+    return out
+
+# %% ../nbs/03_calls.ipynb #71cf803e
+@patch
+def put(self:CallCache, key:str, teacher:str, model:str, req:Request, resp:Response):
+    "Store one answer (committed at once)."
+    d = resp.to_dict() | {'cached': False, 'key': key}
+    with self.lock:
+        self.db.execute('INSERT OR REPLACE INTO calls VALUES (?,?,?,?,?,?)',
+                        (key, teacher, model, json.dumps(req.fields(), default=str), json.dumps(d), time.time()))
+
+# %% ../nbs/03_calls.ipynb #8294b018
 _caches: dict = {}
 def cache_for(teacher:Teacher)->CallCache|None:
     "The teacher's cache: one shared connection per file in this process."
@@ -99,38 +113,55 @@ def cache_for(teacher:Teacher)->CallCache|None:
     return _caches[path]
 
 # %% ../nbs/03_calls.ipynb #87817352
+_TOKENS = ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens']
+
 class Ledger:
     "Tokens and dollars spent by a teacher, per model and mode."
-    cols = ['calls', 'cached', 'failed', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'cost_usd']
+    cols = ['calls', 'cached', 'failed'] + _TOKENS + ['cost_usd']
     def __init__(self): self.rows, self.lock = {}, threading.Lock()
 
-    def add(self, model:str, resp:Response):
-        "Count one response (a cache hit adds no tokens and no cost)."
-        with self.lock:
-            r = self.rows.setdefault((model, 'batch' if resp.batch else 'live'), dict.fromkeys(self.cols, 0))
-            if resp.cached: r['cached'] += 1; return
-            r['calls'] += 1; r['failed'] += not resp.ok
-            for k in ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens']: r[k] += getattr(resp.usage, k)
-            r['cost_usd'] = None if r['cost_usd'] is None or resp.cost_usd is None else r['cost_usd'] + resp.cost_usd
+    def __repr__(self):
+        calls, cached = (sum(r[k] for r in self.rows.values()) for k in ('calls', 'cached'))
+        return f'Ledger(${self.total_usd:.4f}, {calls} calls, {cached} cached)'
 
-    @property
-    def total_usd(self)->float: return sum(r['cost_usd'] or 0.0 for r in self.rows.values())
-    @property
-    def tokens(self)->int: return sum(r['input_tokens'] + r['output_tokens'] + r['cache_read_tokens'] + r['cache_write_tokens'] for r in self.rows.values())
+# %% ../nbs/03_calls.ipynb #87817353
+@patch
+def add(self:Ledger, model:str, resp:Response):
+    "Count one response (a cache hit adds no tokens and no cost)."
+    with self.lock:
+        r = self.rows.setdefault((model, 'batch' if resp.batch else 'live'), dict.fromkeys(self.cols, 0))
+        if resp.cached: r['cached'] += 1; return
+        r['calls'] += 1; r['failed'] += not resp.ok
+        for k in _TOKENS: r[k] += getattr(resp.usage, k)
+        r['cost_usd'] = None if r['cost_usd'] is None or resp.cost_usd is None else r['cost_usd'] + resp.cost_usd
 
-    def to_frame(self)->pl.DataFrame:
-        "The ledger as a DataFrame, one row per model and mode."
-        return pl.DataFrame([{'model': m, 'mode': mode} | r for (m, mode), r in self.rows.items()],
-                            schema={'model': pl.String, 'mode': pl.String} | {c: pl.Float64 if c == 'cost_usd' else pl.Int64 for c in self.cols})
+# %% ../nbs/03_calls.ipynb #c6cbe7d9
+@patch(as_prop=True)
+def total_usd(self:Ledger)->float:
+    "Dollars spent, over every model and mode (unknown costs count as nothing)."
+    return sum(r['cost_usd'] or 0.0 for r in self.rows.values())
 
-    def _repr_html_(self):
-        head = ''.join(f'<th>{c.replace("_", " ")}</th>' for c in ['model', 'mode'] + self.cols)
-        def cell(k, v): return 'unknown' if v is None else f'${v:.4f}' if k == 'cost_usd' else f'{v:,}'
-        body = ''.join('<tr>' + f'<td>{m}</td><td>{mode}</td>' + ''.join(f'<td>{cell(k, r[k])}</td>' for k in self.cols) + '</tr>'
-                       for (m, mode), r in self.rows.items())
-        return f'<table><tr>{head}</tr>{body}</table><div>total: ${self.total_usd:.4f}</div>'
+@patch(as_prop=True)
+def tokens(self:Ledger)->int:
+    "Tokens of every kind, over every model and mode."
+    return sum(r[k] for r in self.rows.values() for k in _TOKENS)
 
-    def __repr__(self): return f'Ledger(${self.total_usd:.4f}, {sum(r["calls"] for r in self.rows.values())} calls, {sum(r["cached"] for r in self.rows.values())} cached)'
+# %% ../nbs/03_calls.ipynb #87817357
+@patch
+def to_frame(self:Ledger)->pl.DataFrame:
+    "The ledger as a DataFrame, one row per model and mode."
+    schema = {'model': pl.String, 'mode': pl.String}
+    schema |= {c: pl.Float64 if c == 'cost_usd' else pl.Int64 for c in self.cols}
+    return pl.DataFrame([{'model': m, 'mode': mode} | r for (m, mode), r in self.rows.items()], schema=schema)
+
+@patch
+def _repr_html_(self:Ledger):
+    head = ''.join(f'<th>{c.replace("_", " ")}</th>' for c in ['model', 'mode'] + self.cols)
+    def cell(k, v): return 'unknown' if v is None else f'${v:.4f}' if k == 'cost_usd' else f'{v:,}'
+    def row(m, mode, r):
+        return f'<tr><td>{m}</td><td>{mode}</td>' + ''.join(f'<td>{cell(k, r[k])}</td>' for k in self.cols) + '</tr>'
+    body = ''.join(row(m, mode, r) for (m, mode), r in self.rows.items())
+    return f'<table><tr>{head}</tr>{body}</table><div>total: ${self.total_usd:.4f}</div>'
 
 # %% ../nbs/03_calls.ipynb #984d7c99
 class Bucket:
@@ -155,10 +186,12 @@ class Bucket:
         self.limit = limit
         self.level = min(self.level, self.capacity, self.level if remaining > 0 else 0.0)
 
+# %% ../nbs/03_calls.ipynb #ec13366h
 def estimate_tokens(text:str)->int:
     "A quick upper-side estimate of a text's tokens (about 3.5 characters each)."
     return max(1, math.ceil(len(text) / 3.5))
 
+# %% ../nbs/03_calls.ipynb #ec13366k
 class Limiter:
     "Concurrency (AIMD), a shared pause, and request/input/output token buckets learned from the API's headers."
     def __init__(self, max_concurrency:int, headers:bool=False):   # headers: the teacher reports rate-limit headers
@@ -168,73 +201,92 @@ class Limiter:
         self.paused_until, self.last_cut, self.cond, self.opened = 0.0, 0.0, None, False
         self.cut = 0.75   # the multiplicative decrease on congestion
 
-    def observe(self, limits:dict):
-        "Update the buckets from a reply's headers (see `rate_limits`)."
-        for k, (lim, rem) in limits.items():
-            if k not in self.buckets:   # a new bucket starts at what the server says remains
-                self.buckets[k] = Bucket(lim)
-                self.buckets[k].level = min(self.buckets[k].capacity, rem)
-            else: self.buckets[k].sync(lim, rem)
-        if limits: self.opened = True
+    def __repr__(self):
+        return f'Limiter({self.in_flight} in flight, limit {self.limit:g} of {self.max}, {list(self.buckets)})'
 
-    def pause(self, seconds:float): self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+# %% ../nbs/03_calls.ipynb #ec13366m
+@patch
+def observe(self:Limiter, limits:dict):
+    "Update the buckets from a reply's headers (see `rate_limits`)."
+    for k, (lim, rem) in limits.items():
+        if k not in self.buckets:   # a new bucket starts at what the server says remains
+            self.buckets[k] = Bucket(lim)
+            self.buckets[k].level = min(self.buckets[k].capacity, rem)
+        else: self.buckets[k].sync(lim, rem)
+    if limits: self.opened = True
 
-    def throttle(self):
-        "After a 429: empty the buckets, so the next calls wait for them to refill."
-        for b in self.buckets.values(): b.take(max(0.0, b.wait(0) or b.level))
+# %% ../nbs/03_calls.ipynb #cb4b1c3b
+@patch
+def pause(self:Limiter, seconds:float):
+    "Hold every new call for `seconds`."
+    self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
-    async def acquire(self, need:dict):
-        "Wait for a slot and for the buckets to hold `need` ({'requests': 1, 'input_tokens': n, 'output_tokens': m})."
-        if self.cond is None: self.cond = asyncio.Condition()
-        async with self.cond:
-            await self.cond.wait_for(lambda: self.in_flight < (max(1, int(self.limit)) if self.opened else 1))
-            self.in_flight += 1
-        while True:
-            wait = max([self.paused_until - time.monotonic()] + [b.wait(need.get(k, 0)) for k, b in self.buckets.items()])
-            if wait <= 0: break
-            await asyncio.sleep(min(wait, 5.0))
-        for k, b in self.buckets.items(): b.take(need.get(k, 0))
-        for k in self.pending: self.pending[k] += need.get(k, 0)
+@patch
+def throttle(self:Limiter):
+    "After a 429: empty the buckets, so the next calls wait for them to refill."
+    for b in self.buckets.values(): b.take(max(0.0, b.wait(0) or b.level))
 
-    async def release(self, need:dict, used:dict|None=None, congested:bool=False):
-        "Free the slot; give back unused reservations; cut concurrency on congestion, grow it on success."
-        for k in self.pending: self.pending[k] -= need.get(k, 0)
-        if used is not None:
-            for k, b in self.buckets.items(): b.give(need.get(k, 0) - used.get(k, need.get(k, 0)))
-        now = time.monotonic()
-        if congested and now - self.last_cut > 1.0: self.limit, self.last_cut = max(1.0, self.limit * self.cut), now
-        elif used is not None: self.limit = min(float(self.max), self.limit + 1 / max(1.0, self.limit))
-        async with self.cond:
-            self.in_flight -= 1
-            self.opened = self.opened or not self.headers
-            self.cond.notify_all()
+# %% ../nbs/03_calls.ipynb #ec13366q
+@patch
+async def acquire(self:Limiter, need:dict):
+    "Wait for a slot and for the buckets to hold `need` ({'requests': 1, 'input_tokens': n, 'output_tokens': m})."
+    if self.cond is None: self.cond = asyncio.Condition()
+    async with self.cond:
+        await self.cond.wait_for(lambda: self.in_flight < (max(1, int(self.limit)) if self.opened else 1))
+        self.in_flight += 1
+    while True:
+        wait = max([self.paused_until - time.monotonic()] + [b.wait(need.get(k, 0)) for k, b in self.buckets.items()])
+        if wait <= 0: break
+        await asyncio.sleep(min(wait, 5.0))
+    for k, b in self.buckets.items(): b.take(need.get(k, 0))
+    for k in self.pending: self.pending[k] += need.get(k, 0)
+
+# %% ../nbs/03_calls.ipynb #158f1709
+@patch
+async def release(self:Limiter, need:dict, used:dict|None=None, congested:bool=False):
+    "Free the slot; give back unused reservations; cut concurrency on congestion, grow it on success."
+    for k in self.pending: self.pending[k] -= need.get(k, 0)
+    if used is not None:
+        for k, b in self.buckets.items(): b.give(need.get(k, 0) - used.get(k, need.get(k, 0)))
+    now = time.monotonic()
+    if congested and now - self.last_cut > 1.0: self.limit, self.last_cut = max(1.0, self.limit * self.cut), now
+    elif used is not None: self.limit = min(float(self.max), self.limit + 1 / max(1.0, self.limit))
+    async with self.cond:
+        self.in_flight -= 1
+        self.opened = self.opened or not self.headers
+        self.cond.notify_all()
 
 # %% ../nbs/03_calls.ipynb #a1c7952d
-def _ledger(self)->Ledger:
+@patch(as_prop=True)
+def ledger(self:Teacher)->Ledger:
+    "The teacher's ledger of calls, tokens and dollars."
     if getattr(self, '_ledger_', None) is None: self._ledger_ = Ledger()
     return self._ledger_
 
-def _limiter(self)->Limiter:
+# %% ../nbs/03_calls.ipynb #4ecf9180
+@patch(as_prop=True)
+def limiter(self:Teacher)->Limiter:
+    "The teacher's limiter (learning from the teacher's rate-limit headers when it has an `observe` hook)."
     if getattr(self, '_limiter_', None) is None:
         self._limiter_ = Limiter(getattr(self, 'max_concurrency', 1), headers=hasattr(self, 'observe'))
         if hasattr(self, 'observe'): self.observe = self._limiter_.observe
     return self._limiter_
 
-Teacher.ledger = property(_ledger)
-Teacher.limiter = property(_limiter)
-Teacher.max_attempts, Teacher.stop_after, Teacher.backoff_s, Teacher.pricing = 10, 10, 0.05, None
-
+# %% ../nbs/03_calls.ipynb #a1c79530
 def _backoff(base:float, attempt:int, cap:float=60.0)->float:
     "Exponential backoff with full jitter."
     return random.uniform(0, min(cap, base * 2 ** attempt))
 
+# %% ../nbs/03_calls.ipynb #95be9073
 def _repair(req:Request, resp:Response, errs:list[str])->Request:
     "The request asked again, with the invalid answer and what was wrong with it."
     shown = json.dumps(resp.data) if resp.data is not None else resp.text
     turns = list(req.messages) if req.messages else [{'role': 'user', 'content': req.prefix + req.prompt}]
     fix = f'That answer does not follow the schema: {"; ".join(errs)}. Answer again, following the schema exactly.'
-    return dataclasses.replace(req, prefix='', prompt='', messages=turns + [{'role': 'assistant', 'content': shown or '(empty)'}, {'role': 'user', 'content': fix}])
+    again = [{'role': 'assistant', 'content': shown or '(empty)'}, {'role': 'user', 'content': fix}]
+    return dataclasses.replace(req, prefix='', prompt='', messages=turns + again)
 
+# %% ../nbs/03_calls.ipynb #3481b76c
 def _checked(req:Request, resp:Response)->list[str]:
     "What is wrong with a schema request's answer (parsing it from the text when needed)."
     if req.schema is None or not resp.ok: return []
@@ -247,9 +299,10 @@ def _usd(x:float)->str: return f'${x:.2f}' if x >= 1 else f'${x:.4f}'.rstrip('0'
 
 def _unpriced_budget(t)->BudgetError:
     "A budget cannot be kept on a model with no price: say so before anything is sent."
-    return BudgetError(f'budget_usd={t.budget_usd} is set, but model "{t.model}" has no price, so spending cannot be checked against it',
-                       fix=f'pass pricing={{"{t.model}": (input, output, cache_write, cache_read)}} in $ per million tokens, '
-                           f'or add it to sk.PRICING; or drop budget_usd')
+    return BudgetError(f'budget_usd={t.budget_usd} is set, but model "{t.model}" has no price, '
+                       'so spending cannot be checked against it',
+                       fix=f'pass pricing={{"{t.model}": (input, output, cache_write, cache_read)}} '
+                           f'in $ per million tokens, or add it to sk.PRICING; or drop budget_usd')
 
 class _Run:
     "One `acomplete` call's state: what is left, what is done, and why it stopped."
@@ -258,78 +311,123 @@ class _Run:
         self.cache, self.queue = cache_for(teacher), list(todo)
         self.spent, self.reserved, self.consecutive, self.error = 0.0, 0.0, 0, None
 
-    def done(self, key:str, req:Request, resp:Response):
-        t = self.t
-        resp.key = key
-        if resp.cost_usd == 0.0 and not resp.cached and t.kind not in FREE_KINDS:
-            resp.cost_usd = cost_usd(resp.model or t.model, resp.usage, resp.batch, t.pricing)
-        t.ledger.add(t.model, resp)
-        self.spent += resp.cost_usd or 0.0
-        if resp.ok and self.cache is not None: self.cache.put(key, t.kind, t.model, req, resp)
-        for i in self.todo[key][1]: self.results[i] = resp
-        for f in list(getattr(t, 'listeners', ())):
-            try: f(req, resp)
-            except Exception as e: warnings.warn(SynthkitWarning(f'a listener failed: {type(e).__name__}: {e}'))
-        if self.bar is not None:
-            self.bar.update(len(self.todo[key][1]))
-            self.bar.set_postfix_str(f'{t.ledger.tokens:,} tokens, ${t.ledger.total_usd:.4f}', refresh=False)
-
-    def estimate(self, req:Request)->tuple[dict, float]:
-        need = {'requests': 1, 'input_tokens': estimate_tokens(req.text + (req.system or '')), 'output_tokens': req.max_tokens}
-        if self.t.kind in FREE_KINDS or self.t.budget_usd is None: return need, 0.0
-        est = cost_usd(self.t.model, Usage(need['input_tokens'], need['output_tokens']), False, self.t.pricing)
-        if est is None: raise _unpriced_budget(self.t)
-        return need, est
-
     def stop(self, err:Exception):
+        "Stop the run with `err` (the first error stops it; later ones are dropped)."
         if self.error is None: self.error = err
 
-    async def one(self, key:str, req:Request, first:Response|None=None, errs:list|None=None):
-        t, lim, attempt, asked = self.t, self.t.limiter, 0, req
-        if first is not None: asked = _repair(req, first, errs)
-        while self.error is None and not self.cancel.is_set():
-            try: need, est = self.estimate(asked)
-            except BudgetError as e: return self.stop(e)
-            if t.budget_usd is not None and t.ledger.total_usd + self.reserved + est > t.budget_usd:
-                return self.stop(BudgetError(f'the next call could take spending past the budget of {_usd(t.budget_usd)} (spent ${t.ledger.total_usd:.4f})',
-                                             fix='raise budget_usd= or make fewer calls; finished answers are cached and will not be paid again'))
-            await lim.acquire(need)
-            self.reserved += est
-            try: resp = await t.send(asked)
-            except Exception as e:
-                verdict = t.classify(e)
-                await lim.release(need, congested=verdict[0] == 'retry' and verdict[2] in ('rate_limit', 'overloaded'))
-                self.reserved -= est
-                if verdict[0] == 'fatal': return self.stop(verdict[1])
-                if verdict[0] == 'fail': return self.done(key, req, Response(error=verdict[1], model=t.model))
-                why = verdict[2]
-                attempt += 1
-                if why != 'rate_limit': self.consecutive += 1   # a 429 is pacing, not the service failing
-                if self.consecutive >= t.stop_after:
-                    return self.stop(CallError(f'stopped after {self.consecutive} consecutive failed calls (last: {why})',
-                                               fix='the service may be down or limiting hard; wait and run again: finished answers are cached'))
-                if attempt >= t.max_attempts: return self.done(key, req, Response(error=f'gave up after {attempt} attempts (last: {why})', model=t.model))
-                wait = max(verdict[1] or 0.0, _backoff(t.backoff_s, attempt))
-                if why == 'rate_limit': lim.throttle()
-                await asyncio.sleep(wait)
-                continue
-            self.consecutive = 0
-            await lim.release(need, used={'requests': 1, 'input_tokens': resp.usage.input_tokens + resp.usage.cache_write_tokens,
-                                          'output_tokens': resp.usage.output_tokens})
-            self.reserved -= est
-            if first is not None:   # a repaired answer carries both calls' tokens and cost
-                resp.usage, resp.batch = resp.usage + first.usage, False
-            errs = _checked(req, resp)
-            if errs and asked is req:
-                first, asked = resp, _repair(req, resp, errs)
-                continue
-            if errs: resp.error, resp.data = f'invalid answer after a retry: {"; ".join(errs)}', None
-            return self.done(key, req, resp)
+# %% ../nbs/03_calls.ipynb #3e84faee
+@patch
+def done(self:_Run, key:str, req:Request, resp:Response):
+    "Settle request `key` with `resp`: cost, ledger, cache, results, listeners, progress."
+    t = self.t
+    resp.key = key
+    if resp.cost_usd == 0.0 and not resp.cached and t.kind not in FREE_KINDS:
+        resp.cost_usd = cost_usd(resp.model or t.model, resp.usage, resp.batch, t.pricing)
+    t.ledger.add(t.model, resp)
+    self.spent += resp.cost_usd or 0.0
+    if resp.ok and self.cache is not None: self.cache.put(key, t.kind, t.model, req, resp)
+    for i in self.todo[key][1]: self.results[i] = resp
+    for f in list(getattr(t, 'listeners', ())):
+        try: f(req, resp)
+        except Exception as e: warnings.warn(SynthkitWarning(f'a listener failed: {type(e).__name__}: {e}'))
+    if self.bar is not None:
+        self.bar.update(len(self.todo[key][1]))
+        self.bar.set_postfix_str(f'{t.ledger.tokens:,} tokens, ${t.ledger.total_usd:.4f}', refresh=False)
 
-    async def worker(self):
-        while self.queue and self.error is None and not self.cancel.is_set():
-            key = self.queue.pop(0)
-            await self.one(key, self.todo[key][0])
+# %% ../nbs/03_calls.ipynb #3e84faf0
+@patch
+def estimate(self:_Run, req:Request)->tuple[dict, float]:
+    "The limiter's reservation for `req`, and its estimated dollars (0 with no budget to keep)."
+    need = {'requests': 1, 'input_tokens': estimate_tokens(req.text + (req.system or '')),
+            'output_tokens': req.max_tokens}
+    if self.t.kind in FREE_KINDS or self.t.budget_usd is None: return need, 0.0
+    est = cost_usd(self.t.model, Usage(need['input_tokens'], need['output_tokens']), False, self.t.pricing)
+    if est is None: raise _unpriced_budget(self.t)
+    return need, est
+
+# %% ../nbs/03_calls.ipynb #ebf481b5
+@patch
+def afford(self:_Run, req:Request)->tuple[dict, float]|None:
+    "`estimate`, or None when the budget stops the run."
+    t = self.t
+    try: need, est = self.estimate(req)
+    except BudgetError as e: return self.stop(e)
+    if t.budget_usd is not None and t.ledger.total_usd + self.reserved + est > t.budget_usd:
+        return self.stop(BudgetError(f'the next call could take spending past the budget of {_usd(t.budget_usd)} '
+                                     f'(spent ${t.ledger.total_usd:.4f})',
+                                     fix='raise budget_usd= or make fewer calls; '
+                                         'finished answers are cached and will not be paid again'))
+    return need, est
+
+# %% ../nbs/03_calls.ipynb #3e84faf2
+@patch
+async def attempt(self:_Run, asked:Request, need:dict, est:float)->tuple[Response|None, tuple|None]:
+    "One call of `asked`: (its response, None), or (None, the teacher's verdict on its failure)."
+    t, lim = self.t, self.t.limiter
+    await lim.acquire(need)
+    self.reserved += est
+    try: resp = await t.send(asked)
+    except Exception as e:
+        verdict = t.classify(e)
+        await lim.release(need, congested=verdict[0] == 'retry' and verdict[2] in ('rate_limit', 'overloaded'))
+        self.reserved -= est
+        return None, verdict
+    self.consecutive = 0
+    u = resp.usage
+    await lim.release(need, used={'requests': 1, 'input_tokens': u.input_tokens + u.cache_write_tokens,
+                                  'output_tokens': u.output_tokens})
+    self.reserved -= est
+    return resp, None
+
+# %% ../nbs/03_calls.ipynb #3e84faf4
+@patch
+async def on_failure(self:_Run, key:str, req:Request, verdict:tuple, tries:int)->bool:
+    "After a failed attempt: stop the run or settle the request (True), or wait to try again (False)."
+    t = self.t
+    if verdict[0] == 'fatal': self.stop(verdict[1]); return True
+    if verdict[0] == 'fail': self.done(key, req, Response(error=verdict[1], model=t.model)); return True
+    why = verdict[2]
+    if why != 'rate_limit': self.consecutive += 1   # a 429 is pacing, not the service failing
+    if self.consecutive >= t.stop_after:
+        self.stop(CallError(f'stopped after {self.consecutive} consecutive failed calls (last: {why})',
+                            fix='the service may be down or limiting hard; '
+                                'wait and run again: finished answers are cached'))
+        return True
+    if tries >= t.max_attempts:
+        self.done(key, req, Response(error=f'gave up after {tries} attempts (last: {why})', model=t.model))
+        return True
+    wait = max(verdict[1] or 0.0, _backoff(t.backoff_s, tries))
+    if why == 'rate_limit': t.limiter.throttle()
+    await asyncio.sleep(wait)
+    return False
+
+# %% ../nbs/03_calls.ipynb #3e84faf6
+@patch
+async def one(self:_Run, key:str, req:Request, first:Response|None=None, errs:list|None=None):
+    "Answer request `key`: attempts until it is answered, fails for good, or the run stops."
+    asked, tries = (req if first is None else _repair(req, first, errs)), 0
+    while self.error is None and not self.cancel.is_set():
+        if (cost := self.afford(asked)) is None: return
+        resp, verdict = await self.attempt(asked, *cost)
+        if verdict is not None:
+            tries += 1
+            if await self.on_failure(key, req, verdict, tries): return
+            continue
+        if first is not None: resp.usage, resp.batch = resp.usage + first.usage, False   # both calls' tokens and cost
+        errs = _checked(req, resp)
+        if errs and asked is req:
+            first, asked = resp, _repair(req, resp, errs)
+            continue
+        if errs: resp.error, resp.data = f'invalid answer after a retry: {"; ".join(errs)}', None
+        return self.done(key, req, resp)
+
+# %% ../nbs/03_calls.ipynb #c8984a38
+@patch
+async def worker(self:_Run):
+    "Answer queued requests one after another until the queue is empty or the run stops."
+    while self.queue and self.error is None and not self.cancel.is_set():
+        key = self.queue.pop(0)
+        await self.one(key, self.todo[key][0])
 
 # %% ../nbs/03_calls.ipynb #8c39d456
 def _progress(teacher, total:int, initial:int):
@@ -337,22 +435,44 @@ def _progress(teacher, total:int, initial:int):
     from tqdm.auto import tqdm
     return tqdm(total=total, initial=initial, desc=f'{teacher.model}', unit='call', leave=True, dynamic_ncols=True)
 
-async def _acomplete(self, requests, progress:bool|None=None, **defaults)->list[Response]:
+# %% ../nbs/03_calls.ipynb #79606fac
+def _from_cache(teacher, keys:list[str], results:list):
+    "Fill `results` with the answers already in the teacher's cache (nothing paid for them)."
+    cache = cache_for(teacher)
+    hits = cache.get_many(keys) if cache is not None else {}
+    for i, k in enumerate(keys):
+        if k in hits:
+            results[i] = dataclasses.replace(hits[k], cached=True, cost_usd=0.0, key=k)
+            teacher.ledger.add(teacher.model, results[i])
+
+def _todo(teacher, keys:list[str], reqs:list[Request], results:list)->dict:
+    "What is left to send, {key: (request, [its places])}: identical requests once, in the teacher's `order`."
+    todo = {}
+    for i, (k, r) in enumerate(zip(keys, reqs)):
+        if results[i] is None: todo.setdefault(k, (r, []))[1].append(i)
+    return dict(sorted(todo.items(), key=lambda kv: teacher.order(kv[1][0])))
+
+# %% ../nbs/03_calls.ipynb #10b8f28b
+def _finished(run:_Run, results:list):
+    "Raise why the run stopped (the run's error, or an interruption), with the results so far on the error."
+    err = run.error
+    if err is None and run.cancel.is_set():
+        err = CallError(f'interrupted with {sum(r is None for r in results)} of {len(results)} requests unanswered',
+                        fix='run the cell again: the finished answers are cached and will not be paid again')
+    if err is not None:
+        err.results = results
+        raise err
+
+# %% ../nbs/03_calls.ipynb #8c39d457
+@patch
+async def acomplete(self:Teacher, requests, progress:bool|None=None, **defaults)->list[Response]:
     "Answer `requests` (prompt strings, dicts or Requests) in order, through the cache, limits and retries."
     reqs = [as_request(r, **defaults) for r in requests]
     for r in reqs: self.check(r)
     keys = [self.key(r) for r in reqs]
     results: list[Response|None] = [None] * len(reqs)
-    cache = cache_for(self)
-    hits = cache.get_many(keys) if cache is not None else {}
-    for i, k in enumerate(keys):
-        if k in hits:
-            results[i] = dataclasses.replace(hits[k], cached=True, cost_usd=0.0, key=k)
-            self.ledger.add(self.model, results[i])
-    todo = {}
-    for i, (k, r) in enumerate(zip(keys, reqs)):
-        if results[i] is None: todo.setdefault(k, (r, []))[1].append(i)
-    todo = dict(sorted(todo.items(), key=lambda kv: self.order(kv[1][0])))
+    _from_cache(self, keys, results)
+    todo = _todo(self, keys, reqs, results)
     if not todo: return results
     if progress is not None: self.progress = progress
     bar = _progress(self, len(reqs), len(reqs) - sum(len(v[1]) for v in todo.values()))
@@ -364,17 +484,12 @@ async def _acomplete(self, requests, progress:bool|None=None, **defaults)->list[
         else: await asyncio.gather(*[run.worker() for _ in range(min(len(todo), max(1, self.max_concurrency)))])
     finally:
         if bar is not None: bar.close()
-    if run.error is not None:
-        run.error.results = results
-        raise run.error
-    if self._cancel.is_set():
-        err = CallError(f'interrupted with {sum(r is None for r in results)} of {len(results)} requests unanswered',
-                        fix='run the cell again: the finished answers are cached and will not be paid again')
-        err.results = results
-        raise err
+    _finished(run, results)
     return results
 
-def _complete(self, requests, progress:bool|None=None, **defaults)->list[Response]:
+# %% ../nbs/03_calls.ipynb #8c39d458
+@patch
+def complete(self:Teacher, requests, progress:bool|None=None, **defaults)->list[Response]:
     "`acomplete` for code that is not async; works inside Jupyter's running event loop too."
     async def go():
         try: return await self.acomplete(requests, progress=progress, **defaults)
@@ -392,32 +507,44 @@ def _complete(self, requests, progress:bool|None=None, **defaults)->list[Respons
         raise
     finally: pool.shutdown(wait=False)
 
-Teacher.acomplete, Teacher.complete = _acomplete, _complete
-
 # %% ../nbs/03_calls.ipynb #cd5cd822
-async def _run_batch(self, run:_Run):
+def _batch_affordable(t, run:_Run, pending:dict)->bool:
+    "Whether the whole batch, at batch prices, fits the budget (else the run stops before anything is submitted)."
+    if t.budget_usd is None: return True
+    costs = [cost_usd(t.model, Usage(estimate_tokens(r.text), r.max_tokens), True, t.pricing) for r in pending.values()]
+    if None in costs: run.stop(_unpriced_budget(t)); return False
+    est = sum(costs)
+    if t.ledger.total_usd + est > t.budget_usd:
+        run.stop(BudgetError(f'this batch could cost up to ${est:.4f}, past the budget of {_usd(t.budget_usd)} '
+                             f'(spent ${t.ledger.total_usd:.4f})',
+                             fix='raise budget_usd=, lower max_tokens, or send fewer requests'))
+        return False
+    return True
+
+async def _batch_answers(t, run:_Run, part:dict):
+    "Submit `part` as one batch, wait for it (showing its counts), and yield its (key, result) pairs."
+    bid = await t.batch_submit(part)
+    while not (st := await t.batch_status(bid))['ended']:
+        if run.cancel.is_set(): await t.batch_cancel(bid)
+        if run.bar is not None:
+            run.bar.set_postfix_str(f'batch {bid[-8:]}: ' + ', '.join(f'{k} {v}' for k, v in st['counts'].items() if v))
+        await asyncio.sleep(t.batch_poll_s)
+    async for k, res in t.batch_results(bid):
+        if k in part: yield k, res
+
+# %% ../nbs/03_calls.ipynb #cd5cd824
+@patch
+async def run_batch(self:Teacher, run:_Run):
     "Answer `run.todo` through the teacher's batch API."
     pending = {k: v[0] for k, v in run.todo.items()}
-    if self.budget_usd is not None:
-        costs = [cost_usd(self.model, Usage(estimate_tokens(r.text), r.max_tokens), True, self.pricing) for r in pending.values()]
-        if None in costs: return run.stop(_unpriced_budget(self))
-        est = sum(costs)
-        if self.ledger.total_usd + est > self.budget_usd:
-            return run.stop(BudgetError(f'this batch could cost up to ${est:.4f}, past the budget of {_usd(self.budget_usd)} (spent ${self.ledger.total_usd:.4f})',
-                                        fix='raise budget_usd=, lower max_tokens, or send fewer requests'))
+    if not _batch_affordable(self, run, pending): return
     why, repairs = {}, []
     for _ in range(self.batch_retries + 1):
         if not pending or run.cancel.is_set(): break
         keys = list(pending)
         for i in range(0, len(keys), self.batch_size):
             part = {k: pending[k] for k in keys[i:i + self.batch_size]}
-            bid = await self.batch_submit(part)
-            while not (st := await self.batch_status(bid))['ended']:
-                if run.cancel.is_set(): await self.batch_cancel(bid)
-                if run.bar is not None: run.bar.set_postfix_str(f'batch {bid[-8:]}: ' + ', '.join(f'{k} {v}' for k, v in st['counts'].items() if v))
-                await asyncio.sleep(self.batch_poll_s)
-            async for k, res in self.batch_results(bid):
-                if k not in part: continue
+            async for k, res in _batch_answers(self, run, part):
                 if isinstance(res, str): why[k] = res; continue
                 errs = _checked(part[k], res)
                 if errs: repairs.append((k, part[k], res, errs))
@@ -425,6 +552,5 @@ async def _run_batch(self, run:_Run):
                 pending.pop(k, None)
     for k, req, res, errs in repairs: await run.one(k, req, first=res, errs=errs)
     for k, req in pending.items():
-        run.done(k, req, Response(error=f'batch request {why.get(k, "not answered")} after {self.batch_retries + 1} submissions', model=self.model, batch=True))
-
-Teacher.run_batch = _run_batch
+        why_not = f'batch request {why.get(k, "not answered")} after {self.batch_retries + 1} submissions'
+        run.done(k, req, Response(error=why_not, model=self.model, batch=True))

@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 from .core import SynthkitError, TeacherError
 from .seeds import load_seeds, examples
-from .teachers import ScriptedTeacher, ClaudeTeacher, DEFAULT_CLAUDE_MODEL
+from .teachers import ScriptedTeacher
+from .claude import ClaudeTeacher, DEFAULT_CLAUDE_MODEL
 
 # %% auto #0
 __all__ = ['JUDGES', 'RUN_FILES', 'SUBCOMMANDS', 'make_teacher', 'make_judges', 'run_job', 'write_report', 'parser', 'main']
@@ -64,7 +65,7 @@ def make_teacher(spec:str, cache, budget_usd=None, seed:int=0):
     "A teacher from a command-line spec: `local[:PATH.gguf]`, `claude[:MODEL]` or `scripted:MODULE.FUNCTION`."
     kind, _, arg = spec.partition(':')
     if kind == 'local':
-        from synthkit.teachers import LocalTeacher
+        from synthkit.local import LocalTeacher
         return LocalTeacher(model_path=arg or None, cache=cache, seed=seed)
     if kind == 'claude': return ClaudeTeacher(model=arg or DEFAULT_CLAUDE_MODEL, cache=cache, budget_usd=budget_usd)
     if kind == 'scripted': return _scripted(spec, arg, cache)

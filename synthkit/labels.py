@@ -101,7 +101,7 @@ class LabelLikelihood(LabelJudge):
 def _scoring_teacher(j:Judge):
     "The judge's teacher (the bundled LocalTeacher when it has none), which must score text with `logprobs`."
     if j.teacher is None:
-        from synthkit.teachers import LocalTeacher
+        from synthkit.local import LocalTeacher
         j.teacher = LocalTeacher(cache=False, progress=False)
     if not hasattr(j.teacher, 'logprobs'):
         raise JudgeError(f'{_label_words(j.name)} needs a teacher that scores text, '

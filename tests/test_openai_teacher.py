@@ -172,7 +172,7 @@ def _free_port() -> int:
 def llama_server():
     try: import llama_cpp.server.app  # noqa: F401
     except ImportError as e: pytest.skip(f'llama-cpp-python[server] is not installed ({e}): pip install "llama-cpp-python[server]"')
-    from synthkit.teachers import bundled_gguf
+    from synthkit.local import bundled_gguf
     port, model = _free_port(), bundled_gguf()
     log = open(Path(os.environ.get('TMPDIR', '/tmp'))/f'llama-server-{port}.log', 'w')
     p = subprocess.Popen([sys.executable, '-m', 'llama_cpp.server', '--model', str(model), '--host', '127.0.0.1', '--port', str(port),

@@ -16,7 +16,8 @@ __all__ = ['default_teachers', 'GenerateWidget']
 # %% ../../nbs/04a_generate_widget.ipynb #5e0e50fb
 def default_teachers()->dict:
     "Teacher choices for the widget: name -> a function that makes the teacher (made on Run)."
-    from synthkit.teachers import LocalTeacher, ClaudeTeacher   # synthkit.local / synthkit.claude once teachers split
+    from synthkit.local import LocalTeacher
+    from synthkit.claude import ClaudeTeacher
     return {'local (offline, embedded)': LocalTeacher, 'claude (needs ANTHROPIC_API_KEY)': ClaudeTeacher}
 
 # %% ../../nbs/04a_generate_widget.ipynb #94a48144
