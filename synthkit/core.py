@@ -381,10 +381,9 @@ def judge_columns(frame:pl.DataFrame)->list[str]:
 
 # %% ../nbs/00_core.ipynb #bb137d8f
 def dropped_by(frame:pl.DataFrame)->list[str|None]:
-    "The stage that first dropped each row (`GENERATION` or a judge's name), `None` for rows still kept."
+    "The stage that first dropped each row (`GENERATION` or a judge's name); `None` for rows kept, or dropped unsaid."
     if 'dropped_by' in frame.columns: return frame['dropped_by'].to_list()
     judges = judge_columns(frame)
-    keep = frame['keep'].to_list() if 'keep' in frame.columns else [True] * frame.height
     reasons = frame['reasons'].to_list() if 'reasons' in frame.columns else [None] * frame.height
     def stage(rs):
         for r in rs or []:
@@ -392,7 +391,7 @@ def dropped_by(frame:pl.DataFrame)->list[str|None]:
                 if r == j or r.startswith(j + ':'): return j
             return GENERATION
         return None
-    return [stage(rs) or (None if k is not False else GENERATION) for rs, k in zip(reasons, keep)]
+    return [stage(rs) for rs in reasons]
 
 # %% ../nbs/00_core.ipynb #1c6b85ac
 def _classes(ann, ns:dict)->tuple:
