@@ -10,11 +10,11 @@ from typing import Any, Iterable
 import numpy as np, polars as pl
 
 # %% auto #0
-__all__ = ['COLUMNS', 'SHAPE_COLUMNS', 'PROVENANCE', 'ID_FIELDS', 'GENERATION', 'STAGE_COLUMNS', 'SynthkitError', 'SeedError',
-           'TeacherError', 'CallError', 'BudgetError', 'GenerateError', 'JudgeError', 'DiversityError', 'StudentError',
-           'CollapseError', 'ExportError', 'SynthkitWarning', 'schema_table', 'content_id', 'with_ids', 'read_records',
-           'records_of', 'to_frame', 'card_html', 'Cards', 'show', 'words', 'one_line', 'normalize_text',
-           'shingle_hashes', 'judge_columns', 'dropped_by', 'patch']
+__all__ = ['COLUMNS', 'SHAPE_COLUMNS', 'PROVENANCE', 'ID_FIELDS', 'GENERATION', 'GEN_STAGE', 'STAGE_COLUMNS', 'SynthkitError',
+           'SeedError', 'TeacherError', 'CallError', 'BudgetError', 'GenerateError', 'JudgeError', 'DiversityError',
+           'StudentError', 'CollapseError', 'ExportError', 'SynthkitWarning', 'schema_table', 'content_id', 'with_ids',
+           'read_records', 'records_of', 'to_frame', 'card_html', 'Cards', 'show', 'words', 'one_line',
+           'normalize_text', 'shingle_hashes', 'judge_columns', 'dropped_by', 'patch']
 
 # %% ../nbs/00_core.ipynb #9ff741c3
 class SynthkitError(Exception):
@@ -366,6 +366,7 @@ def shingle_hashes(texts:list[str], k:int=5)->tuple[np.ndarray, np.ndarray]:
 
 # %% ../nbs/00_core.ipynb #a1da776f
 GENERATION = 'generation'   # `dropped_by` of rows that generation's own checks dropped
+GEN_STAGE = ('unreadable', 'too similar', 'over quota', 'teacher failed', 'no items', 'empty answer')  # how its reasons begin
 
 STAGE_COLUMNS = {  # name: (dtype, meaning)
     'keep':       (pl.Boolean, 'whether the row is still in: generation and every judge so far kept it'),
@@ -387,6 +388,7 @@ def dropped_by(frame:pl.DataFrame)->list[str|None]:
     reasons = frame['reasons'].to_list() if 'reasons' in frame.columns else [None] * frame.height
     def stage(rs):
         for r in rs or []:
+            if r.startswith(GEN_STAGE): return GENERATION
             for j in judges:
                 if r == j or r.startswith(j + ':'): return j
             return GENERATION
