@@ -366,7 +366,8 @@ def shingle_hashes(texts:list[str], k:int=5)->tuple[np.ndarray, np.ndarray]:
 
 # %% ../nbs/00_core.ipynb #a1da776f
 GENERATION = 'generation'   # `dropped_by` of rows that generation's own checks dropped
-GEN_STAGE = ('unreadable', 'too similar', 'over quota', 'teacher failed', 'no items', 'empty answer')  # how its reasons begin
+# how generation's drop reasons begin (the rest of a reason says which row or what failed)
+GEN_STAGE = ('unreadable', 'too similar', 'over quota', 'teacher failed', 'no items', 'empty answer')
 
 STAGE_COLUMNS = {  # name: (dtype, meaning)
     'keep':       (pl.Boolean, 'whether the row is still in: generation and every judge so far kept it'),
