@@ -23,7 +23,7 @@ setuptools.setup(
                  'Natural Language :: English', 'Framework :: Jupyter']
                 + [f'Programming Language :: Python :: {v}' for v in pys],
     packages=setuptools.find_namespace_packages(include=['synthkit', 'synthkit.*']),
-    package_data={'synthkit.data': ['*.jsonl']},
+    package_data={'synthkit.data': ['*.jsonl', 'documents/*.*', 'documents/*/*.*']},
     python_requires=f'>={cfg["min_python"]}',
     install_requires=reqs('requirements'),
     extras_require={'local': reqs('local_requirements'), 'hf': reqs('hf_requirements'),

@@ -10,6 +10,7 @@ __all__ = []
 from .core import *
 from .seeds import *
 from .seeds import load_ipython_extension
+from .documents import *
 from .teachers import *
 from .claude import *
 from .local import *
