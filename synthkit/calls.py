@@ -100,6 +100,34 @@ def put(self:CallCache, key:str, teacher:str, model:str, req:Request, resp:Respo
         self.db.execute('INSERT OR REPLACE INTO calls VALUES (?,?,?,?,?,?)',
                         (key, teacher, model, json.dumps(req.fields(), default=str), json.dumps(d), time.time()))
 
+# %% ../nbs/03_calls.ipynb #25713a97
+_BATCHES = 'CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, teacher TEXT, keys TEXT, created REAL)'
+
+@patch
+def hold_batch(self:CallCache, batch_id:str, teacher:str, keys:list[str]):
+    "Remember that batch `batch_id` is answering `keys` (until `drop_batch`)."
+    with self.lock:
+        self.db.execute(_BATCHES)
+        self.db.execute('INSERT OR REPLACE INTO batches VALUES (?,?,?,?)',
+                        (batch_id, teacher, json.dumps(list(keys)), time.time()))
+
+@patch
+def drop_batch(self:CallCache, batch_id:str):
+    "Forget batch `batch_id` (its results are in)."
+    with self.lock: self.db.execute(_BATCHES); self.db.execute('DELETE FROM batches WHERE id = ?', (batch_id,))
+
+# %% ../nbs/03_calls.ipynb #6194a2cc
+@patch
+def held_batches(self:CallCache, teacher:str, keys)->dict[str, list[str]]:
+    "The batches of `teacher` still answering any of `keys`: {batch id: those keys}."
+    keys, out = set(keys), {}
+    with self.lock:
+        self.db.execute(_BATCHES)
+        rows = self.db.execute('SELECT id, keys FROM batches WHERE teacher = ? ORDER BY created', (teacher,)).fetchall()
+    for bid, held in rows:
+        if mine := [k for k in json.loads(held) if k in keys]: out[bid] = mine
+    return out
+
 # %% ../nbs/03_calls.ipynb #8294b018
 _caches: dict = {}
 def cache_for(teacher:Teacher)->CallCache|None:
@@ -474,6 +502,7 @@ async def acomplete(self:Teacher, requests, progress:bool|None=None, **defaults)
     _from_cache(self, keys, results)
     todo = _todo(self, keys, reqs, results)
     if not todo: return results
+    if getattr(self, 'plan', None): self.plan(todo)      # a teacher may group what it will send (OpenAI's `n`)
     if progress is not None: self.progress = progress
     bar = _progress(self, len(reqs), len(reqs) - sum(len(v[1]) for v in todo.values()))
     self._cancel = getattr(self, '_cancel', None) or threading.Event()
@@ -521,9 +550,11 @@ def _batch_affordable(t, run:_Run, pending:dict)->bool:
         return False
     return True
 
-async def _batch_answers(t, run:_Run, part:dict):
-    "Submit `part` as one batch, wait for it (showing its counts), and yield its (key, result) pairs."
-    bid = await t.batch_submit(part)
+async def _batch_answers(t, run:_Run, part:dict, bid:str|None=None):
+    "Submit `part` as one batch (or take up batch `bid`, left by a killed run), wait for it, yield its (key, result)s."
+    if bid is None:
+        bid = await t.batch_submit(part)
+        if run.cache is not None: run.cache.hold_batch(bid, t.kind, list(part))
     while not (st := await t.batch_status(bid))['ended']:
         if run.cancel.is_set(): await t.batch_cancel(bid)
         if run.bar is not None:
@@ -531,6 +562,14 @@ async def _batch_answers(t, run:_Run, part:dict):
         await asyncio.sleep(t.batch_poll_s)
     async for k, res in t.batch_results(bid):
         if k in part: yield k, res
+    if run.cache is not None: run.cache.drop_batch(bid)
+
+# %% ../nbs/03_calls.ipynb #03067ab1
+@patch
+def batch_parts(self:Teacher, pending:dict)->list[dict]:
+    "`pending` ({key: Request}) split into batches of at most `batch_size` requests."
+    keys = list(pending)
+    return [{k: pending[k] for k in keys[i:i + self.batch_size]} for i in range(0, len(keys), self.batch_size)]
 
 # %% ../nbs/03_calls.ipynb #cd5cd824
 @patch
@@ -541,10 +580,13 @@ async def run_batch(self:Teacher, run:_Run):
     why, repairs = {}, []
     for _ in range(self.batch_retries + 1):
         if not pending or run.cancel.is_set(): break
-        keys = list(pending)
-        for i in range(0, len(keys), self.batch_size):
-            part = {k: pending[k] for k in keys[i:i + self.batch_size]}
-            async for k, res in _batch_answers(self, run, part):
+        held = run.cache.held_batches(self.kind, pending) if run.cache is not None else {}
+        taken = {k for ks in held.values() for k in ks}
+        left = {k: r for k, r in pending.items() if k not in taken}
+        parts = [(b, {k: pending[k] for k in ks}) for b, ks in held.items()]
+        for bid, part in parts + [(None, p) for p in self.batch_parts(left)]:
+            async for k, res in _batch_answers(self, run, part, bid):
+                if k not in pending: continue      # settled already (by an earlier batch that also held it)
                 if isinstance(res, str): why[k] = res; continue
                 errs = _checked(part[k], res)
                 if errs: repairs.append((k, part[k], res, errs))

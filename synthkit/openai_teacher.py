@@ -4,7 +4,7 @@
 
 # %% ../nbs/02c_openai.ipynb #7ed7288f
 from __future__ import annotations
-import asyncio, email.utils, inspect, json, os, time, urllib.parse
+import asyncio, dataclasses, email.utils, inspect, json, os, time, urllib.parse
 from .core import TeacherError, patch
 from .teachers import Request, Response, Usage, Teacher, parse_json
 
@@ -41,6 +41,7 @@ def _v1(url:str)->str:
 class OpenAITeacher(Teacher):
     "OpenAI, or any OpenAI-compatible server, as a teacher through the official openai SDK."
     kind, sampling = 'openai', True
+    batch_retries, batch_size, batch_bytes = 2, 50_000, 190_000_000   # OpenAI's limits: 50,000 lines, 200 MB a file
     def __init__(self, model:str=DEFAULT_OPENAI_MODEL, # the model's name, as the server knows it
                  base_url:str|None=None,   # default: $OPENAI_BASE_URL, else OpenAI's API
                  api_key:str|None=None,    # default: $OPENAI_API_KEY (optional for a server of your own)
@@ -48,6 +49,10 @@ class OpenAITeacher(Teacher):
                  json_mode:bool=False,     # structured output as {"type": "json_object"} (servers without json_schema)
                  pricing:dict|None=None,   # {model: (input, output, cache write, cache read)} $/MTok, over the defaults
                  defaults:dict|None=None,  # sampling for requests that leave it unset, e.g. {'temperature': 0.7}
+                 use_n:bool=True,          # ask for a prompt's samples in one request (`n`) where the server can
+                 batch:bool|None=None,     # True: OpenAI's Batch API (half price, slower); None: when many, on OpenAI
+                 batch_threshold:int=2000, # with batch=None, this many new requests go as a batch
+                 batch_poll_s:float=30.0,  # seconds between batch status checks
                  max_concurrency:int=16, cache=True, budget_usd=None, progress=True, timeout:float=120.0):
         super().__init__(model, cache, budget_usd, progress)
         if kind not in ('chat', 'completion'):
@@ -64,6 +69,8 @@ class OpenAITeacher(Teacher):
         self.pricing = (OPENAI_PRICING if self.hosted else {model: (0.0, 0.0, 0.0, 0.0)}) | (pricing or {})
         self.max_concurrency, self.timeout, self.observe = max_concurrency, timeout, None
         self._clients, self._tokens, self._answered, self._json_object = {}, [0, 0], 0, False
+        self.use_n, self.batch, self.batch_threshold, self.batch_poll_s = use_n, batch, batch_threshold, batch_poll_s
+        self._n_ok, self._group_of, self._open, self._stash, self._leading = None, {}, {}, {}, {}
 
     def __repr__(self):
         return f'OpenAITeacher(model={self.model!r}, kind={self.endpoint!r}, base_url={self.base_url!r})'
@@ -148,14 +155,17 @@ def body(self:OpenAITeacher, req:Request)->dict:
 _FINISH = {'stop': 'end_turn', 'length': 'max_tokens'}
 
 @patch
-def response(self:OpenAITeacher, out, schema:bool=False)->Response:
+def response(self:OpenAITeacher, out, schema:bool=False,
+             choice:int=0,      # which of the reply's choices (the first carries the whole reply's tokens)
+             batch:bool=False,  # answered through the Batch API (half price)
+            )->Response:
     "A `Response` from the SDK's ChatCompletion or Completion."
-    c, u = out.choices[0], out.usage
+    c, u = out.choices[choice], (out.usage if choice == 0 else None)
     text = (c.message.content or '') if self.endpoint == 'chat' else (c.text or '')
     cached = (getattr(getattr(u, 'prompt_tokens_details', None), 'cached_tokens', None) or 0) if u else 0
     usage = Usage((u.prompt_tokens or 0) - cached, u.completion_tokens or 0, cache_read_tokens=cached) if u else Usage()
     model = out.model if (out.model or '').startswith(self.model) else self.model
-    return Response(text, data=parse_json(text) if schema else None, usage=usage, model=model,
+    return Response(text, data=parse_json(text) if schema else None, usage=usage, model=model, batch=batch,
                     stop_reason=_FINISH.get(c.finish_reason, c.finish_reason))
 
 # %% ../nbs/02c_openai.ipynb #9656284a
@@ -196,22 +206,22 @@ def _heard(self:OpenAITeacher, headers):
 
 # %% ../nbs/02c_openai.ipynb #c59700e3
 @patch
-async def send(self:OpenAITeacher, req:Request)->Response:
-    "One raw call through the SDK; the reply's rate-limit headers go to the call layer."
+async def ask(self:OpenAITeacher, req:Request, n:int=1)->list[Response]:
+    "One raw call through the SDK for `n` choices; the reply's rate-limit headers go to the call layer."
     import openai
     api = self.client.chat.completions if self.endpoint == 'chat' else self.client.completions
-    try: raw = await api.with_raw_response.create(**self.body(req))
+    try: raw = await api.with_raw_response.create(**self.body(req), **({'n': n} if n > 1 else {}))
     except openai.NotFoundError as e:
         e.models = await self.served_models()      # for the error message
         raise
     out = raw.parse()
     if inspect.isawaitable(out): out = await out
-    resp = self.response(out, schema=req.schema is not None)
-    self._tokens[0] += resp.usage.input_tokens + resp.usage.cache_read_tokens
-    self._tokens[1] += resp.usage.output_tokens
+    rs = [self.response(out, req.schema is not None, i) for i in range(len(out.choices))]
+    self._tokens[0] += rs[0].usage.input_tokens + rs[0].usage.cache_read_tokens
+    self._tokens[1] += rs[0].usage.output_tokens
     self._answered += 1
     self._heard(raw.headers)
-    return resp
+    return rs
 
 # %% ../nbs/02c_openai.ipynb #7c641799
 @patch
@@ -219,6 +229,134 @@ async def served_models(self:OpenAITeacher)->list[str]|None:
     "The model names the server lists at /v1/models (None when it does not answer)."
     try: return [m.id async for m in self.client.models.list()]
     except Exception: return None
+
+# %% ../nbs/02c_openai.ipynb #c0e86928
+@patch
+def plan(self:OpenAITeacher, todo:dict):
+    "Group the requests a run will send ({key: (Request, places)}) that differ only in `sample`."
+    if not self.use_n or self._n_ok is False or self.use_batch(len(todo)): return
+    groups = {}
+    for k, (r, _) in todo.items():
+        groups.setdefault(self.key(dataclasses.replace(r, sample=0)), []).append((r.sample, k))
+    for g, ms in groups.items():
+        if len(ms) < 2: continue
+        self._open[g] = [k for _, k in sorted(ms)]
+        self._group_of |= {k: g for _, k in ms}
+
+# %% ../nbs/02c_openai.ipynb #42e0c29d
+@patch
+async def _lead(self:OpenAITeacher, g:str, k:str, req:Request)->Response:
+    "Ask for every open sample of group `g` in one call with `n`, keeping the others' answers for them."
+    asked = [k] + [m for m in self._open.pop(g, []) if m != k]
+    self._leading[g] = asyncio.get_running_loop().create_future()
+    try:
+        rs = await self.ask(req, len(asked))
+        if len(asked) > 1: self._n_ok = len(rs) >= len(asked)    # fewer choices than asked: the server ignores `n`
+        self._stash.update(zip(asked[1:], rs[1:]))
+        return rs[0]
+    except BaseException:
+        self._open.setdefault(g, []).extend(asked)                 # a sibling (or the retry) asks again
+        raise
+    finally: self._leading.pop(g).set_result(None)
+
+# %% ../nbs/02c_openai.ipynb #da250020
+@patch
+async def send(self:OpenAITeacher, req:Request)->Response:
+    "One request's answer: brought by a sibling's call, asked with its group's samples (`n`), or asked alone."
+    k = self.key(req)
+    while True:
+        if k in self._stash: return self._stash.pop(k)
+        g = self._group_of.get(k)
+        if g is None or self._n_ok is False: return (await self.ask(req))[0]
+        if g in self._leading: await self._leading[g]; continue      # a sibling is asking for this sample now
+        return await self._lead(g, k, req)
+
+# %% ../nbs/02c_openai.ipynb #fbccbbf5
+_PATHS = {'chat': '/v1/chat/completions', 'completion': '/v1/completions'}
+
+@patch
+def use_batch(self:OpenAITeacher, n:int)->bool:
+    "Whether `n` new requests go through the Batch API."
+    return bool(self.batch) if self.batch is not None else self.hosted and n >= self.batch_threshold
+
+# %% ../nbs/02c_openai.ipynb #49e0af6a
+@patch
+def batch_line(self:OpenAITeacher, key:str, req:Request)->bytes:
+    "The JSONL line that asks for `req` in a batch file."
+    b = self.body(req)
+    body = b | b.pop('extra_body', {})
+    return json.dumps({'custom_id': key, 'method': 'POST', 'url': _PATHS[self.endpoint], 'body': body}).encode() + b'\n'
+
+# %% ../nbs/02c_openai.ipynb #41a499ba
+@patch
+def batch_parts(self:OpenAITeacher, pending:dict)->list[dict]:
+    "`pending` ({key: Request}) cut into batches of at most `batch_size` lines and `batch_bytes` bytes."
+    parts, size = [{}], 0
+    for k, r in pending.items():
+        n = len(self.batch_line(k, r))
+        if parts[-1] and (len(parts[-1]) >= self.batch_size or size + n > self.batch_bytes): parts.append({}); size = 0
+        parts[-1][k], size = r, size + n
+    return [p for p in parts if p]
+
+# %% ../nbs/02c_openai.ipynb #33e36988
+@patch
+async def batch_submit(self:OpenAITeacher, items:dict)->str:
+    "Upload {custom_id: Request} as one JSONL file and start a batch on it; returns the batch's id."
+    data = b''.join(self.batch_line(k, r) for k, r in items.items())
+    f = await self.client.files.create(file=('synthkit-batch.jsonl', data, 'application/jsonl'), purpose='batch')
+    b = await self.client.batches.create(input_file_id=f.id, endpoint=_PATHS[self.endpoint], completion_window='24h',
+                                         metadata={'made_by': 'synthkit'})
+    return b.id
+
+# %% ../nbs/02c_openai.ipynb #e9f555f0
+_ENDED = ('completed', 'failed', 'expired', 'cancelled')
+
+@patch
+async def batch_status(self:OpenAITeacher, batch_id:str)->dict:
+    "{'ended': bool, 'counts': {...}} of a batch."
+    b = await self.client.batches.retrieve(batch_id)
+    c = b.request_counts
+    done, failed, total = (c.completed, c.failed, c.total) if c else (0, 0, 0)
+    return {'ended': b.status in _ENDED,
+            'counts': {'processing': max(0, total - done - failed), 'succeeded': done, 'errored': failed}}
+
+@patch
+async def batch_cancel(self:OpenAITeacher, batch_id:str):
+    "Ask the API to stop a batch (what it finished stays in its output file)."
+    await self.client.batches.cancel(batch_id)
+
+# %% ../nbs/02c_openai.ipynb #725823ea
+def _line_result(teacher, d:dict):
+    "(custom_id, Response) for an answered line of a batch's output, (custom_id, reason) for the rest."
+    from openai.types import Completion
+    from openai.types.chat import ChatCompletion
+    r, err = d.get('response') or {}, d.get('error') or {}
+    if r.get('status_code') == 200:
+        out = (ChatCompletion if teacher.endpoint == 'chat' else Completion).model_validate(r['body'])
+        return d['custom_id'], teacher.response(out, batch=True)
+    e = (r.get('body') or {}).get('error') or err
+    return d['custom_id'], f'errored ({r.get("status_code") or e.get("code")}: {_message_of(e)})'
+
+def _message_of(e:dict)->str: return str(e.get('message') or e.get('code') or 'no reason given')[:300]
+
+# %% ../nbs/02c_openai.ipynb #9770f591
+@patch
+async def _file_lines(self:OpenAITeacher, file_id:str):
+    "The JSON lines of a file, read as a stream."
+    async with self.client.files.with_streaming_response.content(file_id) as r:
+        async for line in r.iter_lines():
+            if line.strip(): yield json.loads(line)
+
+@patch
+async def batch_results(self:OpenAITeacher, batch_id:str):
+    "Yield (custom_id, Response) for answered lines and (custom_id, reason) for the rest."
+    b = await self.client.batches.retrieve(batch_id)
+    for fid in (b.output_file_id, b.error_file_id):
+        if fid:
+            async for d in self._file_lines(fid): yield _line_result(self, d)
+    if b.status == 'failed':
+        why = '; '.join(_message_of(e.model_dump()) for e in (b.errors.data or [] if b.errors else []))
+        async for d in self._file_lines(b.input_file_id): yield d['custom_id'], f'refused ({why or "batch failed"})'
 
 # %% ../nbs/02c_openai.ipynb #360b2296
 def _refused(exc:BaseException)->bool:

@@ -1,6 +1,9 @@
 """A small fake of the OpenAI API on 127.0.0.1, for what a real local server cannot show.
 
-POST /v1/chat/completions, POST /v1/completions and GET /v1/models, with OpenAI's rate-limit headers
+POST /v1/chat/completions, POST /v1/completions (with `n` choices; `n_choices=False` ignores `n`, as llama.cpp's server
+does), GET /v1/models, and the Batch API: POST /v1/files (multipart upload), GET /v1/files/{id}/content, POST /v1/batches,
+GET /v1/batches/{id}, POST /v1/batches/{id}/cancel. A batch's lines go through the same completion handler when it is
+first retrieved after `hold` is cleared; its output file lists them in reverse order (the join must use `custom_id`). With OpenAI's rate-limit headers
 (`x-ratelimit-limit-requests`, `-remaining-requests`, `-limit-tokens`, `-remaining-tokens`, `-reset-*`; `headers=False`
 leaves them out, as a local server does) and scripted faults by the index of the completion request:
 
@@ -8,7 +11,7 @@ leaves them out, as a local server does) and scripted faults by the index of the
 
 Errors have OpenAI's shape: {"error": {"message", "type", "code"}}. A model not in `models` is a 404 (model_not_found),
 a prompt longer than `context` tokens a 400 (context_length_exceeded), a key not in `keys` a 401. Tokens are words."""
-import json, threading, time
+import email.parser, email.policy, itertools, json, threading, time
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -47,11 +50,14 @@ class FakeOpenAI:
                  script=None,             # {n: status | {'status', 'retry_after', 'retry_after_ms', 'code'} | 'drop'}
                  keys=None,               # accepted API keys (None: any)
                  context=4096,            # most prompt + max_tokens, in words
-                 latency=0.0):            # seconds before each completion reply
+                 latency=0.0,             # seconds before each completion reply
+                 n_choices=True,          # honour `n` (several choices in one reply); False answers one, as llama.cpp
+                 hold=False):             # batches stay in_progress while True
         self.models, self.reply, self.headers, self.rpm, self.tpm = list(models), reply, headers, rpm, tpm
         self.enforce, self.script, self.keys, self.context, self.latency = enforce, dict(script or {}), keys, context, latency
         self.requests, self.statuses, self.answered = [], Counter(), Counter()
         self.window, self.lock, self.n, self.in_flight, self.max_in_flight = deque(), threading.Lock(), 0, 0, 0
+        self.n_choices, self.hold, self.files, self.batches, self.ids = n_choices, hold, {}, {}, itertools.count()
 
     def __enter__(self):
         self.server = _Server(('127.0.0.1', 0), _Handler)
@@ -89,7 +95,9 @@ class FakeOpenAI:
 
     def handle(self, h, method: str):
         n = int(h.headers.get('content-length') or 0)
-        body = json.loads(h.rfile.read(n) or b'{}') if n else {}
+        raw = h.rfile.read(n) if n else b''
+        multipart = h.headers.get('content-type', '').startswith('multipart/')
+        body = {} if multipart or not raw else json.loads(raw)
         path = h.path.split('?')[0]
         rec = {'method': method, 'path': path, 'headers': {k.lower(): v for k, v in h.headers.items()}, 'body': body}
         with self.lock: self.requests.append(rec)
@@ -99,6 +107,7 @@ class FakeOpenAI:
         if method == 'GET' and path == '/v1/models':
             return self.send(h, 200, {'object': 'list', 'data': [{'id': m, 'object': 'model', 'owned_by': 'fake'} for m in self.models]})
         if method == 'POST' and path in ('/v1/chat/completions', '/v1/completions'): return self.complete(h, path, body)
+        if path.startswith(('/v1/files', '/v1/batches')): return self.batch_api(h, method, path, body, raw)
         self.error(h, 404, f'no route {method} {path}')
 
     def fault(self, h, n: int) -> bool:
@@ -117,36 +126,103 @@ class FakeOpenAI:
     def complete(self, h, path: str, body: dict):
         with self.lock: n, self.n = self.n, self.n + 1
         if self.fault(h, n): return
+        with self.lock: self.in_flight += 1; self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency: time.sleep(self.latency)
+            status, payload, extra = self.result(path, body)
+        finally:
+            with self.lock: self.in_flight -= 1
+        self.send(h, status, payload, extra)
+
+    def failure(self, status: int, message: str, code: str | None = None, extra: dict | None = None):
+        kind = {400: 'invalid_request_error', 401: 'invalid_request_error', 404: 'invalid_request_error', 429: 'requests'}
+        return status, {'error': {'message': message, 'type': kind.get(status, 'server_error'), 'code': code}}, extra or {}
+
+    def result(self, path: str, body: dict):
+        "(status, body, headers) of one completion request (over HTTP, or a batch's line)."
         if body.get('model') not in self.models:
-            return self.error(h, 404, f'The model `{body.get("model")}` does not exist or you do not have access to it.', 'model_not_found')
+            return self.failure(404, f'The model `{body.get("model")}` does not exist or you do not have access to it.', 'model_not_found')
         chat = path.endswith('chat/completions')
         prompt = ' '.join(said(m.get('content')) for m in body.get('messages', [])) if chat else str(body.get('prompt', ''))
         most = body.get('max_completion_tokens') or body.get('max_tokens') or 16
         p = words(prompt)
         if p + most > self.context:
-            return self.error(h, 400, f"This model's maximum context length is {self.context} tokens. However, you requested "
-                                      f'{p + most} tokens ({p} in the messages, {most} in the completion).', 'context_length_exceeded')
+            return self.failure(400, f"This model's maximum context length is {self.context} tokens. However, you requested "
+                                     f'{p + most} tokens ({p} in the messages, {most} in the completion).', 'context_length_exceeded')
         now = time.time()
         with self.lock:
             limits = self.limits(now)
             if self.enforce and (len(self.window) >= self.rpm or sum(t for _, t in self.window) + p + most > self.tpm):
-                return self.error(h, 429, 'Rate limit reached', None, {'retry-after': '1'} | limits)
-            self.window.append((now, p + most)); self.in_flight += 1; self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            if self.latency: time.sleep(self.latency)
-            self.answer(h, body, chat, p, most, self.limits(now))
-        finally:
-            with self.lock: self.in_flight -= 1
+                return self.failure(429, 'Rate limit reached', None, {'retry-after': '1'} | limits)
+            self.window.append((now, p + most))
+        return 200, self.answer(body, chat, p, most), self.limits(now)
 
-    def answer(self, h, body: dict, chat: bool, p: int, most: int, limits: dict):
-        text, finish = self.reply(body), 'stop'
-        for s in body.get('stop') or []:
-            if s in text: text = text[:text.index(s)]
-        if words(text) > most: text, finish = ' '.join(text.split()[:most]), 'length'
+    def answer(self, body: dict, chat: bool, p: int, most: int) -> dict:
+        choices, used = [], 0
+        for i in range(max(1, int(body.get('n') or 1)) if self.n_choices else 1):
+            text, finish = self.reply(body) + (f' [choice {i}]' if i else ''), 'stop'
+            for s in body.get('stop') or []:
+                if s in text: text = text[:text.index(s)]
+            if words(text) > most: text, finish = ' '.join(text.split()[:most]), 'length'
+            choice = {'index': i, 'finish_reason': finish, 'logprobs': None}
+            choices.append(choice | ({'message': {'role': 'assistant', 'content': text}} if chat else {'text': text}))
+            used += words(text)
         with self.lock: self.answered[json.dumps(body, sort_keys=True)] += 1
-        choice = {'index': 0, 'finish_reason': finish, 'logprobs': None}
-        choice |= {'message': {'role': 'assistant', 'content': text}} if chat else {'text': text}
-        self.send(h, 200, {'id': f'cmpl-{self.n}', 'object': 'chat.completion' if chat else 'text_completion', 'created': int(time.time()),
-                           'model': body['model'], 'choices': [choice],
-                           'usage': {'prompt_tokens': p, 'completion_tokens': words(text), 'total_tokens': p + words(text)}},
-                  limits)
+        return {'id': f'cmpl-{self.n}', 'object': 'chat.completion' if chat else 'text_completion', 'created': int(time.time()),
+                'model': body['model'], 'choices': choices,
+                'usage': {'prompt_tokens': p, 'completion_tokens': used, 'total_tokens': p + used}}
+
+    # The Batch API: files and batches
+
+    def upload(self, h, raw: bytes) -> dict:
+        "A multipart upload, kept as a file."
+        head = f'Content-Type: {h.headers.get("content-type")}\r\n\r\n'.encode()
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+        fields = {p.get_param('name', header='content-disposition'): p for p in msg.iter_parts()}
+        f = fields['file']
+        return self.new_file(f.get_payload(decode=True), f.get_filename() or 'upload.jsonl',
+                             fields['purpose'].get_payload(decode=True).decode())
+
+    def new_file(self, data: bytes, name: str, purpose: str) -> dict:
+        fid = f'file-{next(self.ids)}'
+        self.files[fid] = {'id': fid, 'object': 'file', 'bytes': len(data), 'created_at': int(time.time()), 'filename': name,
+                           'purpose': purpose, 'status': 'processed', 'data': data}
+        return {k: v for k, v in self.files[fid].items() if k != 'data'}
+
+    def batch_api(self, h, method: str, path: str, body: dict, raw: bytes):
+        parts = path.strip('/').split('/')        # v1, files|batches, id, content|cancel
+        if method == 'POST' and path == '/v1/files': return self.send(h, 200, self.upload(h, raw))
+        if method == 'GET' and len(parts) == 4 and parts[1] == 'files' and parts[3] == 'content' and parts[2] in self.files:
+            data = self.files[parts[2]]['data']
+            h.send_response(200); h.send_header('content-type', 'application/octet-stream'); h.send_header('content-length', str(len(data)))
+            h.end_headers(); h.wfile.write(data); return
+        if method == 'POST' and path == '/v1/batches':
+            if body.get('input_file_id') not in self.files: return self.error(h, 400, 'no such input file')
+            bid = f'batch_{next(self.ids)}'
+            self.batches[bid] = {'id': bid, 'object': 'batch', 'endpoint': body['endpoint'], 'input_file_id': body['input_file_id'],
+                                 'completion_window': body['completion_window'], 'status': 'in_progress', 'created_at': int(time.time()),
+                                 'output_file_id': None, 'error_file_id': None, 'metadata': body.get('metadata'),
+                                 'request_counts': {'total': self.files[body['input_file_id']]['data'].count(b'\n'), 'completed': 0, 'failed': 0}}
+            return self.send(h, 200, self.batches[bid])
+        if len(parts) >= 3 and parts[1] == 'batches' and parts[2] in self.batches:
+            b = self.batches[parts[2]]
+            if method == 'POST' and parts[-1] == 'cancel' and b['status'] == 'in_progress': b['status'] = 'cancelled'
+            elif method == 'GET' and b['status'] == 'in_progress' and not self.hold: self.run_batch(b)
+            return self.send(h, 200, b)
+        self.error(h, 404, f'no route {method} {path}')
+
+    def run_batch(self, b: dict):
+        "Answer every line of a batch's input file; write the output and error files."
+        out, err = [], []
+        for line in self.files[b['input_file_id']]['data'].splitlines():
+            if not line.strip(): continue
+            req = json.loads(line)
+            with self.lock: n, self.n = self.n, self.n + 1
+            f = self.script.get(n)
+            status, payload, _ = self.result(req['url'], req['body']) if f is None else self.failure(f if isinstance(f, int) else 500, 'scripted')
+            row = {'id': f'batch_req_{n}', 'custom_id': req['custom_id'],
+                   'response': {'status_code': status, 'request_id': f'req_{n}', 'body': payload}, 'error': None}
+            (out if status == 200 else err).append(json.dumps(row))
+        for name, rows in (('output_file_id', out[::-1]), ('error_file_id', err)):
+            if rows: b[name] = self.new_file(('\n'.join(rows) + '\n').encode(), f'{b["id"]}_{name}.jsonl', 'batch_output')['id']
+        b['status'], b['request_counts'] = 'completed', {'total': len(out) + len(err), 'completed': len(out), 'failed': len(err)}

@@ -6,6 +6,7 @@ import pytest
 from synthkit.core import TeacherError
 from synthkit.teachers import Request
 from synthkit.openai_teacher import OpenAITeacher, OPENAI_PRICING
+from synthkit.calls import CallCache
 from fake_openai import FakeOpenAI
 
 KEY = 'sk-proj-test-SECRET-5e4d3c2b1a'
@@ -214,3 +215,110 @@ def test_real_llama_cpp_server_json_schema(llama_server):
     r = t.complete([Request('The intent of "my card is lost" is', schema=intent, max_tokens=24, temperature=0.0)])[0]
     assert r.ok and r.data in ({'intent': 'card_lost'}, {'intent': 'refund'}), r
     assert t._json_object                                  # it had to fall back
+
+# Several samples of one prompt: one request with `n` where the server gives them, one request each where it does not.
+
+def samples(k, text='Write a message about a lost card.'):
+    return [Request(text, sample=i, temperature=1.0, max_tokens=16) for i in range(k)]
+
+def test_k_samples_cost_one_call_and_a_rerun_pays_nothing(tmp_path):
+    with FakeOpenAI() as fake:
+        t = teacher(fake, tmp_path, max_concurrency=4)
+        rs = t.complete(samples(5) + [Request('another prompt')])
+        again = teacher(fake, tmp_path).complete(samples(5))
+    bodies = [r['body'] for r in completions(fake)]
+    assert len(bodies) == 2 and sorted(b.get('n', 1) for b in bodies) == [1, 5] and fake.paid() == 2
+    assert all(r.ok for r in rs) and len({r.text for r in rs[:5]}) == 5
+    assert [r.usage.input_tokens > 0 for r in rs[:5]] == [True, False, False, False, False]      # the prompt paid once
+    assert abs(t.ledger.total_usd - sum(r.cost_usd for r in rs)) < 1e-12 and t.ledger.to_frame()['calls'].sum() == 6
+    assert all(r.cached for r in again) and [r.text for r in again] == [r.text for r in rs[:5]]
+    assert t._n_ok is True
+
+def test_a_server_without_n_gets_one_request_per_sample(tmp_path):
+    with FakeOpenAI(n_choices=False) as fake:
+        t = teacher(fake, tmp_path, max_concurrency=3)
+        rs = t.complete(samples(4))
+        more = t.complete(samples(3, 'A second prompt.'))
+    ns = [r['body'].get('n') for r in completions(fake)]
+    assert all(r.ok for r in rs + more) and fake.paid() == 7 and t._n_ok is False
+    assert ns.count(4) == 1 and ns.count(None) == 6                      # found out once, then never asked again
+
+def test_a_failed_n_call_is_asked_again_once(tmp_path):
+    with FakeOpenAI(script={0: 500}) as fake:
+        t = teacher(fake, tmp_path, max_concurrency=4)
+        rs = t.complete(samples(4))
+    assert all(r.ok for r in rs) and fake.statuses[500] == 1 and fake.paid() == 1 and len(completions(fake)) == 2
+
+def test_use_n_false_sends_each_sample(tmp_path):
+    with FakeOpenAI() as fake:
+        teacher(fake, tmp_path, use_n=False).complete(samples(3))
+    assert fake.paid() == 3 and all('n' not in r['body'] for r in completions(fake))
+
+# OpenAI's Batch API on the fake: files uploaded, batches created, polled, output and error files joined on custom_id.
+
+def batches_created(fake): return [r for r in fake.requests if r['method'] == 'POST' and r['path'] == '/v1/batches']
+
+def test_batch_joins_on_custom_id_at_half_price_and_keeps_errors_in_place(tmp_path):
+    reqs = [Request(f'batch prompt {i}', max_tokens=20) for i in range(9)] + [Request('word ' * 80, max_tokens=20)]
+    with FakeOpenAI(context=60) as fake:
+        t = teacher(fake, tmp_path, batch=True, batch_poll_s=0.01)
+        rs = t.complete(reqs)
+        dups = fake.duplicates()
+        live = teacher(fake, tmp_path/'live', batch=False).complete(reqs[:1])[0]
+    assert [r.text for r in rs[:9]] == [f'reply to: batch prompt {i}' for i in range(9)]     # the output came reversed
+    assert all(r.batch for r in rs[:9]) and abs(rs[0].cost_usd - live.cost_usd / 2) < 1e-12
+    assert not rs[9].ok and 'context length' in rs[9].error and rs[9].error.endswith('after 3 submissions')
+    assert [len(fake.files[b['body']['input_file_id']]['data'].splitlines()) for b in batches_created(fake)] == [10, 1, 1]
+    line = json.loads(fake.files[batches_created(fake)[0]['body']['input_file_id']]['data'].splitlines()[0])
+    assert (line['method'], line['url'], line['custom_id']) == ('POST', '/v1/chat/completions', t.key(reqs[0]))
+    assert batches_created(fake)[0]['body']['completion_window'] == '24h'
+    assert dups == {} and t.ledger.to_frame()['mode'].to_list() == ['batch']
+    for f in tmp_path.iterdir():
+        if f.is_file(): assert KEY.encode() not in f.read_bytes()
+    assert all(KEY.encode() not in f['data'] for f in fake.files.values())
+
+def test_large_jobs_are_split_by_count_and_by_bytes(tmp_path):
+    reqs = [Request(f'prompt {i}' + ' padding' * (40 if i % 5 == 0 else 1), max_tokens=64) for i in range(20)]
+    with FakeOpenAI() as fake:
+        t = teacher(fake, tmp_path, batch=True, batch_poll_s=0.01)
+        t.batch_size, t.batch_bytes = 4, 1000
+        rs = t.complete(reqs)
+    files = [fake.files[b['body']['input_file_id']]['data'] for b in batches_created(fake)]
+    assert all(r.ok for r in rs) and [r.text for r in rs] == [f'reply to: {r.prompt}' for r in reqs]
+    assert all(len(f.splitlines()) <= 4 and len(f) <= 1000 for f in files) and sum(len(f.splitlines()) for f in files) == 20
+    assert any(len(f.splitlines()) == 4 for f in files) and any(len(f.splitlines()) < 4 for f in files[:-1])  # both limits cut
+    assert fake.paid() == 20
+
+def test_batch_only_by_default_on_openai_for_large_jobs():
+    assert OpenAITeacher('gpt-5.4-mini', api_key='sk-x').use_batch(2000) and not OpenAITeacher('gpt-5.4-mini', api_key='sk-x').use_batch(10)
+    assert not OpenAITeacher('m', base_url='http://127.0.0.1:8000').use_batch(100_000)
+    assert OpenAITeacher('m', base_url='http://127.0.0.1:8000', batch=True).use_batch(1)
+
+def test_a_killed_process_is_followed_by_one_that_resumes_the_same_batch(tmp_path):
+    cache, pricing = tmp_path/'calls.sqlite', {'gpt-test': (1.0, 2.0, 1.0, 0.1)}
+    reqs = [Request(f'batch prompt {i}', max_tokens=20) for i in range(8)]
+    with FakeOpenAI(hold=True) as fake:
+        code = (f'import synthkit.calls\nfrom synthkit.openai_teacher import OpenAITeacher\nfrom synthkit.teachers import Request\n'
+                f'OpenAITeacher("gpt-test", base_url={fake.url!r}, api_key={KEY!r}, cache={str(cache)!r}, progress=False, '
+                f'pricing={pricing!r}, batch=True, batch_poll_s=0.05).complete({[r.prompt for r in reqs]!r}, max_tokens=20)')
+        p = subprocess.Popen([sys.executable, '-c', code], env=os.environ | {'PYTHONPATH': str(Path(__file__).parents[1])})
+        t = teacher(fake, tmp_path, cache=cache, batch=True, batch_poll_s=0.01)
+        keys, deadline = [t.key(r) for r in reqs], time.monotonic() + 60
+        while p.poll() is None and time.monotonic() < deadline:       # until the batch runs and its id is kept
+            if cache.exists() and CallCache(cache).held_batches('openai', keys): break
+            time.sleep(0.05)
+        p.kill(); p.wait()
+        assert len(fake.batches) == 1 and fake.paid() == 0, 'the first process did not submit its batch'
+        fake.hold = False
+        rs = t.complete(reqs)
+    assert len(batches_created(fake)) == 1 and len([r for r in fake.requests if r['path'] == '/v1/files']) == 1
+    assert all(r.ok and r.batch and not r.cached for r in rs) and [r.text for r in rs] == [f'reply to: {r.prompt}' for r in reqs]
+    assert fake.paid() == 8 and fake.duplicates() == {} and t.ledger.total_usd > 0
+    assert CallCache(cache).held_batches('openai', [t.key(r) for r in reqs]) == {}    # forgotten once read
+
+def test_real_llama_cpp_server_samples_one_request_each(llama_server):
+    "llama-cpp-python ignores `n`: the teacher sees one choice for four asked and sends the rest one by one."
+    url, _ = llama_server
+    t = OpenAITeacher('gemma-3-270m', base_url=url, kind='completion', cache=False, progress=False, max_concurrency=2)
+    rs = t.complete([Request('A list of fruits: apple,', sample=i, temperature=1.0, seed=3, max_tokens=6) for i in range(4)])
+    assert all(r.ok and r.text for r in rs) and t._n_ok is False and t.ledger.to_frame()['calls'].sum() == 4
