@@ -23,6 +23,7 @@ from .dedup import *
 from .privacy import *
 from .labels import *
 from .llm_judge import *
+from .design import *
 from .diversity import *
 from .charts import *
 from .report import *
