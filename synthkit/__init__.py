@@ -30,7 +30,7 @@ from .report import *
 from .student import *
 from .export import *
 from .cards import *
-from . import collapse
+from . import collapse, recipes
 
 # %% ../nbs/11_package.ipynb #b9b0c80f
 import importlib as _importlib
