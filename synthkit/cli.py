@@ -11,6 +11,7 @@ from .core import SynthkitError, TeacherError
 from .seeds import load_seeds, examples
 from .teachers import ScriptedTeacher
 from .claude import ClaudeTeacher, DEFAULT_CLAUDE_MODEL
+from .openai_teacher import DEFAULT_OPENAI_MODEL
 
 # %% auto #0
 __all__ = ['JUDGES', 'RUN_FILES', 'SUBCOMMANDS', 'make_teacher', 'make_judges', 'run_job', 'write_report', 'parser', 'main']
@@ -61,22 +62,34 @@ def _scripted(spec:str, arg:str, cache)->ScriptedTeacher:
                            fix='check the module is importable from this folder and defines the function') from None
     return ScriptedTeacher(f, cache=cache)
 
-def make_teacher(spec:str, cache, budget_usd=None, seed:int=0):
-    "A teacher from a command-line spec: `local[:PATH.gguf]`, `claude[:MODEL]` or `scripted:MODULE.FUNCTION`."
+def _openai(arg:str, cache, budget_usd, base_url, endpoint):
+    "An `OpenAITeacher` for `openai[:MODEL]`; the key comes from $OPENAI_API_KEY."
+    from synthkit.openai_teacher import OpenAITeacher
+    return OpenAITeacher(model=arg or DEFAULT_OPENAI_MODEL, base_url=base_url, kind=endpoint or 'chat', cache=cache,
+                         budget_usd=budget_usd)
+
+def make_teacher(spec:str, cache, budget_usd=None, seed:int=0,
+                 base_url:str|None=None,   # an `openai` teacher's server (default: $OPENAI_BASE_URL, else OpenAI)
+                 endpoint:str|None=None):  # an `openai` teacher's endpoint: 'chat' (default) or 'completion'
+    "A teacher from a command-line spec: `local[:PATH.gguf]`, `claude[:MODEL]`, `openai[:MODEL]` or `scripted:M.F`."
     kind, _, arg = spec.partition(':')
+    if (base_url or endpoint) and kind != 'openai':
+        raise TeacherError(f'--base-url/--endpoint with --teacher {spec}', fix='they are for openai[:MODEL] teachers')
+    if kind == 'openai': return _openai(arg, cache, budget_usd, base_url, endpoint)
     if kind == 'local':
         from synthkit.local import LocalTeacher
         return LocalTeacher(model_path=arg or None, cache=cache, seed=seed)
     if kind == 'claude': return ClaudeTeacher(model=arg or DEFAULT_CLAUDE_MODEL, cache=cache, budget_usd=budget_usd)
     if kind == 'scripted': return _scripted(spec, arg, cache)
-    raise TeacherError(f'unknown teacher "{spec}"', fix='use local, claude, claude:MODEL or scripted:MODULE.FUNCTION')
+    raise TeacherError(f'unknown teacher "{spec}"',
+                       fix='use local, claude, claude:MODEL, openai, openai:MODEL or scripted:MODULE.FUNCTION')
 
 # %% ../nbs/10_cli.ipynb #2835d00a
 JUDGES = ['default', 'default+fit', 'none']
 
 def make_judges(spec:str,            # one of `JUDGES`
                 seeds:pl.DataFrame,  # the run's seeds
-                teacher,             # the run's teacher: LabelFit reads with it when it is local
+                teacher,             # the run's teacher: LabelFit reads with it when it has `logprobs`
                 topic:str|None=None, # what the rows are, in words
                )->list:
     "The judges of a command-line spec: `default`, `default+fit` or `none`."
@@ -84,7 +97,7 @@ def make_judges(spec:str,            # one of `JUDGES`
     from synthkit.labels import LabelFit
     js = default_judges(seeds) if spec in ('default', 'default+fit') else []
     if spec == 'default+fit':                                        # the embedded model reads labels
-        js.append(LabelFit(teacher if teacher.kind == 'local' else None, topic=topic or 'Messages'))
+        js.append(LabelFit(teacher if hasattr(teacher, 'logprobs') else None, topic=topic or 'Messages'))
     return js
 
 # %% ../nbs/10_cli.ipynb #e9603f9d
@@ -109,9 +122,16 @@ def _versions()->dict:
     "The versions of Python and of the packages a run depends on, for the manifest."
     from importlib.metadata import version, PackageNotFoundError
     out = {'python': platform.python_version()}
-    for p in ['synthkit', 'polars', 'anthropic', 'llama-cpp-python']:
+    for p in ['synthkit', 'polars', 'anthropic', 'openai', 'llama-cpp-python']:
         try: out[p] = version(p)
         except PackageNotFoundError: pass
+    return out
+
+# %% ../nbs/10_cli.ipynb #8f9cfaf5
+def _served(t)->dict:
+    "The teacher's prompt style, and its server's `base_url` and endpoint when it has one, for the manifest."
+    out = {'style': getattr(t, 'style', 'instruction')}
+    if hasattr(t, 'endpoint'): out |= {'base_url': t.base_url, 'endpoint': t.endpoint}
     return out
 
 # %% ../nbs/10_cli.ipynb #c30f1ea6
@@ -124,11 +144,13 @@ def run_job(seeds,                           # a seed file, or an example name
             topic:str|None=None,             # what the rows are, in words
             text:str|None=None,              # seed column holding the text
             label:str|None=None,             # seed column holding the label
-            budget_usd:float|None=None,      # stop before spending more (Claude)
+            budget_usd:float|None=None,      # stop before spending more (Claude, OpenAI)
             seed:int=0,                      # random seed
             max_rounds:int=3,                # generation rounds at most
             judges:str='default',            # a `make_judges` spec
             evolutions:str|list|None=None,   # with strategy "evol": the rewrites, a list or comma-separated names
+            base_url:str|None=None,          # an `openai` teacher's server
+            endpoint:str|None=None,          # an `openai` teacher's endpoint: 'chat' or 'completion'
            )->dict:
     "Seeds -> generate -> write generated/accepted/rejects parquet and manifest.json into `out`; returns the manifest."
     from synthkit.generate import generate, plan_quotas, quota_table
@@ -136,7 +158,8 @@ def run_job(seeds,                           # a seed file, or an example name
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     sd = load_seeds(seeds, text=text, label=label)
     if isinstance(evolutions, str): evolutions = [e.strip() for e in evolutions.split(',') if e.strip()]
-    t = make_teacher(teacher, cache=out/'calls.sqlite', budget_usd=budget_usd, seed=seed)
+    t = make_teacher(teacher, cache=out/'calls.sqlite', budget_usd=budget_usd, seed=seed, base_url=base_url,
+                     endpoint=endpoint)
     t0 = time.time()
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
@@ -147,7 +170,8 @@ def run_job(seeds,                           # a seed file, or an example name
     acc, rej = _write_batch(out, batch)
     targets = plan_quotas(sd, n, quota or ('uniform' if strategy == 'quotas' else 'proportional'))
     manifest = {'seeds': str(seeds), 'seed_rows': sd.height, 'kind': sd['kind'][0], 'teacher': teacher,
-                'model': t.model, 'strategy': strategy, 'evolutions': evolutions or None, 'quota': quota, 'n': n,
+                'model': t.model, **_served(t), 'strategy': strategy, 'evolutions': evolutions or None,
+                'quota': quota, 'n': n,
                 'topic': topic, 'seed': seed, 'max_rounds': max_rounds, 'budget_usd': budget_usd,
                 'judges': [j.name for j in js], 'funnel': funnel(batch).table.to_dicts(),
                 'counts': {'generated': batch.height, 'accepted': acc.height, 'rejected': rej.height},
@@ -179,7 +203,8 @@ def _run(a)->int:
     try:
         m = run_job(a.seeds, a.out, n=a.n, teacher=a.teacher, strategy=a.strategy, quota=a.quota, topic=a.topic,
                     text=a.text_col, label=a.label_col, budget_usd=a.budget_usd, seed=a.seed, max_rounds=a.max_rounds,
-                    judges=a.judges, evolutions=getattr(a, 'evolutions', None))
+                    judges=a.judges, evolutions=getattr(a, 'evolutions', None),
+                    base_url=getattr(a, 'base_url', None), endpoint=getattr(a, 'endpoint', None))
     except KeyboardInterrupt:
         print(f'\ninterrupted: every answered call is cached in {a.out}/calls.sqlite; '
               'run the same command again to resume', file=sys.stderr)
@@ -202,8 +227,13 @@ def _run_args(sub):
     r.add_argument('seeds', help='a seed file, or an example name')
     r.add_argument('--n', type=int, default=50, help='synthetic rows to keep')
     r.add_argument('--out', default='synthkit-run', help='folder for the results and the call cache')
-    r.add_argument('--teacher', default='local',
-                   help='local | local:PATH.gguf | claude | claude:MODEL | scripted:MODULE.FUNCTION')
+    r.add_argument('--teacher', default='local', help='local | local:PATH.gguf | claude | claude:MODEL | openai | '
+                   'openai:MODEL (OpenAI or any OpenAI-compatible server; key: $OPENAI_API_KEY) | '
+                   'scripted:MODULE.FUNCTION')
+    r.add_argument('--base-url', help='with --teacher openai: the server, e.g. http://127.0.0.1:8000/v1 '
+                   '(default: $OPENAI_BASE_URL, else OpenAI)')
+    r.add_argument('--endpoint', choices=['chat', 'completion'],
+                   help='with --teacher openai: chat (instruction models, the default) or completion (base models)')
     r.add_argument('--strategy', default='quotas', choices=['quotas', 'fewshot', 'attributes', 'personas', 'evol'])
     r.add_argument('--evolutions', help='with --strategy evol: comma-separated names among ' + ', '.join(EVOLUTIONS)
                    + ' (default: all; "rephrase" keeps labels best on the embedded model)')
@@ -211,7 +241,7 @@ def _run_args(sub):
     r.add_argument('--topic', help='what the rows are, in words ("customer messages to a bank")')
     r.add_argument('--text-col', help='seed column holding the text')
     r.add_argument('--label-col', help='seed column holding the label')
-    r.add_argument('--budget-usd', type=float, help='stop before spending more (Claude)')
+    r.add_argument('--budget-usd', type=float, help='stop before spending more (Claude, OpenAI)')
     r.add_argument('--seed', type=int, default=0); r.add_argument('--max-rounds', type=int, default=3)
     r.add_argument('--judges', choices=JUDGES, default='default',
                    help='default: heuristics, dedup, leak check, PII redaction; default+fit adds LabelFit '

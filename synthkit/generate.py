@@ -474,7 +474,7 @@ def run(self:_Plan, max_rounds:int)->pl.DataFrame:
 # %% ../nbs/04_generate.ipynb #280975f6
 _STRATEGIES = ('fewshot', 'quotas', 'attributes', 'evol')
 
-def _style(teacher)->str: return 'completion' if getattr(teacher, 'kind', '') == 'local' else 'instruction'
+def _style(teacher)->str: return getattr(teacher, 'style', 'instruction')   # see `Teacher.style` (02_teachers)
 
 def _as_seeds(seeds)->pl.DataFrame:
     if isinstance(seeds, pl.DataFrame) and {'id', 'kind', 'source'} <= set(seeds.columns): return seeds

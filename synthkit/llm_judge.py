@@ -68,7 +68,7 @@ class LLMJudge(Judge):
 @patch
 def request(self:LLMJudge, r:dict)->Request:
     "The grading request for row `r`."
-    if getattr(self.teacher, 'kind', '') == 'local':   # a base model: a form to complete, one digit back
+    if getattr(self.teacher, 'style', '') == 'completion':   # a base model: a form to complete, one digit back
         return Request(prompt=f'Rubric: {self.rubric}\nScale: 1 (bad) to 5 (excellent).\n\n'
                               f'{_row_words(r)}\n\nScore (1-5):',
                        max_tokens=3, stop=['\n'])

@@ -68,6 +68,7 @@ class LocalTeacher(Teacher):
     "An embedded base model run by llama.cpp: offline, free, sampled, and keeping a shared prefix in its KV cache."
     kind = 'local'
     sampling = True
+    style = 'completion'      # a base model: the strategies give it completion prompts
     max_concurrency = 1       # one llama.cpp context, one call at a time
     def __init__(self, model_path:str|Path|None=None, # a GGUF file (None: the bundled Gemma 3 270M)
                  n_ctx:int=2048,                      # context window in tokens, prompt and answer together

@@ -176,6 +176,13 @@ def check(self:Teacher, req:Request):
                                'or use LocalTeacher for sampling')
     if req.max_tokens < 1: raise TeacherError(f'max_tokens={req.max_tokens}', fix='ask for at least 1 token')
 
+# %% ../nbs/02_teachers.ipynb #2535d64b
+@patch(as_prop=True)
+def style(self:Teacher)->str:
+    "How prompts are written for this teacher: 'completion' (a base model continues text) or 'instruction'."
+    base = self.kind == 'local' or getattr(self, 'endpoint', None) == 'completion'   # see the lesson above
+    return 'completion' if base else 'instruction'
+
 # %% ../nbs/02_teachers.ipynb #9f8441ec
 @patch
 async def send(self:Teacher, req:Request)->Response:

@@ -18,7 +18,16 @@ def default_teachers()->dict:
     "Teacher choices for the widget: name -> a function that makes the teacher (made on Run)."
     from synthkit.local import LocalTeacher
     from synthkit.claude import ClaudeTeacher
-    return {'local (offline, embedded)': LocalTeacher, 'claude (needs ANTHROPIC_API_KEY)': ClaudeTeacher}
+    from synthkit.openai_teacher import OpenAITeacher
+    return {'local (offline, embedded)': LocalTeacher, 'claude (needs ANTHROPIC_API_KEY)': ClaudeTeacher,
+            'openai or your own server (base URL below)': OpenAITeacher}
+
+# %% ../../nbs/04a_generate_widget.ipynb #f34ce521
+def _takes_server(choice)->bool:
+    "Whether a teacher choice is made from a server's base URL, model and endpoint (an `OpenAITeacher` factory)."
+    from synthkit.openai_teacher import OpenAITeacher
+    f = getattr(choice, 'func', choice)
+    return isinstance(f, type) and issubclass(f, OpenAITeacher)
 
 # %% ../../nbs/04a_generate_widget.ipynb #94a48144
 class GenerateWidget(W.VBox):
@@ -36,8 +45,8 @@ class GenerateWidget(W.VBox):
         self.value, self.error, self.thread, self.stop = None, None, None, threading.Event()
         self.recent, self.calls, self.kept_live, self.t0, self.teacher = [], 0, 0, None, None
         self._controls(n, strategy, quota, generate_kw.pop('evolutions', None))
-        self.children = [W.HBox([self.w_teacher, self.w_strategy]), W.HBox([self.w_n, self.w_quota]), self.w_evol,
-                         W.HBox([self.w_run, self.w_cancel]), self.w_bar, self.w_stats, self.w_preview]
+        self.children = [W.HBox([self.w_teacher, self.w_strategy]), self.w_server, W.HBox([self.w_n, self.w_quota]),
+                         self.w_evol, W.HBox([self.w_run, self.w_cancel]), self.w_bar, self.w_stats, self.w_preview]
         self._show()
     def __repr__(self):
         return f'GenerateWidget({self.w_strategy.value}, n={self.w_n.value}, teacher={self.w_teacher.value!r})'
@@ -56,12 +65,38 @@ def _controls(self:GenerateWidget, n:int, strategy:str, quota:str, evolutions):
     self.w_evol.layout.display = '' if strategy == 'evol' else 'none'
     self.w_strategy.observe(lambda ch: setattr(self.w_evol.layout, 'display', '' if ch['new'] == 'evol' else 'none'),
                             names='value')
+    self._server_controls()
     self.w_run = W.Button(description='Run', button_style='primary', icon='play')
     self.w_cancel = W.Button(description='Cancel', icon='stop', disabled=True)
     self.w_bar = W.IntProgress(value=0, min=0, max=n, description='Kept', bar_style='info')
     self.w_stats, self.w_preview = W.HTML(), W.HTML()
     self.w_run.on_click(lambda _: self.run())
     self.w_cancel.on_click(lambda _: self.cancel())
+
+# %% ../../nbs/04a_generate_widget.ipynb #7049745b
+@patch
+def _server_controls(self:GenerateWidget):
+    "The base URL, model and endpoint boxes, shown while a server teacher is picked."
+    from synthkit.openai_teacher import DEFAULT_OPENAI_MODEL
+    self.w_base_url = W.Text(description='Base URL', placeholder='http://127.0.0.1:8000/v1 (empty: OpenAI)')
+    self.w_model = W.Text(value=DEFAULT_OPENAI_MODEL, description='Model')
+    self.w_endpoint = W.Dropdown(options=['chat', 'completion'], value='chat', description='Endpoint')
+    self.w_server = W.HBox([self.w_base_url, self.w_model, self.w_endpoint])
+    show = lambda *_: setattr(self.w_server.layout, 'display', '' if self.picks_server() else 'none')
+    self.w_teacher.observe(show, names='value'); show()
+
+# %% ../../nbs/04a_generate_widget.ipynb #b0796fa1
+@patch
+def picks_server(self:GenerateWidget)->bool:
+    "Whether the picked teacher is made from the server boxes."
+    return _takes_server(self.teachers[self.w_teacher.value])
+
+@patch
+def teacher_kwargs(self:GenerateWidget)->dict:
+    "What the picked choice is made with: the server boxes' values for a server teacher, else nothing."
+    if not self.picks_server(): return {}
+    return {'model': self.w_model.value.strip(), 'base_url': self.w_base_url.value.strip() or None,
+            'kind': self.w_endpoint.value}
 
 # %% ../../nbs/04a_generate_widget.ipynb #16a9bea3
 @patch
@@ -97,7 +132,7 @@ def _show(self:GenerateWidget, final:bool=False):
 @patch
 def _make_teacher(self:GenerateWidget):
     t = self.teachers[self.w_teacher.value]
-    return t if isinstance(t, Teacher) else t()
+    return t if isinstance(t, Teacher) else t(**self.teacher_kwargs())
 
 # %% ../../nbs/04a_generate_widget.ipynb #b8bcb779
 @patch

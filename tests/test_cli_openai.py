@@ -1,0 +1,86 @@
+"""`synthkit run --teacher openai[:MODEL]` as a user runs it: the command in a subprocess, talking real HTTP through the
+openai SDK to the fake OpenAI API on 127.0.0.1. The run folder holds the rows and the manifest, never the key; a re-run
+pays for nothing."""
+import hashlib, json, os, re, socket, subprocess, sys
+import polars as pl
+from conftest import ROOT
+from fake_openai import FakeOpenAI, said
+from synthkit.openai_teacher import DEFAULT_OPENAI_MODEL
+
+KEY = 'sk-proj-cli-SECRET-9f8e7d6c5b'
+WORDS = ['card', 'refund', 'account', 'branch', 'statement', 'transfer', 'wallet', 'train', 'shop', 'airline', 'hotel',
+         'pension', 'mortgage', 'cheque', 'salary', 'landlord', 'phone', 'email', 'letter', 'weekend', 'Monday', 'abroad']
+
+def message(h: bytes, i: int) -> str:
+    return (f'Message {h[i]} about my {WORDS[h[i] % 22]} and the {WORDS[h[i + 8] % 22]}, '
+            f'sent {WORDS[h[i + 16] % 22]} (case {h.hex()[2 * i:2 * i + 6]})')
+
+def reply(body: dict) -> str:
+    "What each prompt asks for: a JSON list of N new messages (chat), or one more line of the list (completion)."
+    text = ' '.join(said(m.get('content')) for m in body['messages']) if 'messages' in body else body['prompt']
+    h = hashlib.sha256(text.encode()).digest()
+    if 'messages' not in body: return ' ' + message(h, 0) + '\n'
+    n = int(re.search(r'Write (\d+) new', text).group(1))
+    return json.dumps([message(h, i) for i in range(n)])
+
+def synthkit(*args, env_extra=None):
+    "The `synthkit` command (its entry point, `synthkit.cli:main`) in a subprocess, with this worktree's package."
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('OPENAI_', 'ANTHROPIC_'))}
+    env |= {'PYTHONPATH': str(ROOT)} | (env_extra or {})
+    return subprocess.run([sys.executable, '-c', 'import sys; from synthkit.cli import main; sys.exit(main())', *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+def completions(fake): return [r for r in fake.requests if r['path'].endswith('completions')]
+
+def test_run_through_a_server_writes_rows_and_manifest_never_the_key(tmp_path):
+    out = tmp_path/'run'
+    args = ['run', 'support_requests', '--n', '12', '--teacher', 'openai:gpt-test', '--out', str(out)]
+    with FakeOpenAI(reply=reply, keys=[KEY]) as fake:     # the fake refuses any other key: the one from the env is sent
+        args += ['--base-url', fake.url]
+        p = synthkit(*args, env_extra={'OPENAI_API_KEY': KEY})
+        assert p.returncode == 0, p.stderr
+        sent, first = len(completions(fake)), p
+        again = synthkit(*args, env_extra={'OPENAI_API_KEY': KEY})
+        assert again.returncode == 0, again.stderr
+        assert len(completions(fake)) == sent and len(fake.requests) == sent   # the re-run sent nothing
+    assert sent > 0 and all(r['path'] == '/v1/chat/completions' for r in completions(fake))
+    acc = pl.read_parquet(out/'accepted.parquet')
+    assert acc.height == 12 and set(acc['source']) == {'synthetic'} and acc['text'].str.starts_with('Message ').all()
+    m = json.loads((out/'manifest.json').read_text())
+    assert (m['teacher'], m['model'], m['base_url'], m['endpoint'], m['style']) == \
+           ('openai:gpt-test', 'gpt-test', fake.url, 'chat', 'instruction')
+    assert m['counts']['accepted'] == 12 and m['calls'] == 0 and m['cached_calls'] == sent and m['cost_usd'] == 0
+    files = [f for f in out.rglob('*') if f.is_file()]
+    assert {'accepted.parquet', 'manifest.json', 'calls.sqlite', 'report.html'} <= {f.name for f in files}
+    for f in files: assert KEY.encode() not in f.read_bytes(), f'the key reached {f.name}'
+    assert KEY not in first.stdout + first.stderr + again.stdout + again.stderr
+    assert '12 rows accepted' in first.stdout and '0 calls' in again.stdout
+
+def test_completion_endpoint_gets_completion_prompts_and_the_default_model(tmp_path):
+    out = tmp_path/'run'
+    with FakeOpenAI(reply=reply) as fake:
+        p = synthkit('run', 'support_requests', '--n', '6', '--teacher', 'openai', '--base-url', fake.url,
+                     '--endpoint', 'completion', '--out', str(out))
+    assert p.returncode == 0, p.stderr
+    sent = completions(fake)
+    assert sent and all(r['path'] == '/v1/completions' for r in sent)
+    assert {r['body']['model'] for r in sent} == {DEFAULT_OPENAI_MODEL}
+    assert not any('JSON' in r['body']['prompt'] for r in sent)         # a base model continues a list, no JSON asked
+    assert all(r['headers']['authorization'] == 'Bearer sk-no-key' for r in sent)   # no key needed on one's own server
+    m = json.loads((out/'manifest.json').read_text())
+    assert (m['model'], m['endpoint'], m['style'], m['counts']['accepted']) == (DEFAULT_OPENAI_MODEL, 'completion',
+                                                                               'completion', 6)
+
+def _closed_port() -> int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def test_mistakes_end_in_one_line_with_the_fix(tmp_path):
+    p = synthkit('run', 'support_requests', '--teacher', 'openai', '--out', str(tmp_path/'a'))
+    assert p.returncode == 2 and 'OPENAI_API_KEY is not set' in p.stderr and 'Traceback' not in p.stderr
+    p = synthkit('run', 'support_requests', '--teacher', 'local', '--base-url', 'http://127.0.0.1:8000/v1',
+                 '--out', str(tmp_path/'b'))
+    assert p.returncode == 2 and 'they are for openai[:MODEL] teachers' in p.stderr
+    url = f'http://127.0.0.1:{_closed_port()}/v1'
+    p = synthkit('run', 'support_requests', '--n', '3', '--teacher', 'openai:m', '--base-url', url,
+                 '--out', str(tmp_path/'c'))
+    assert p.returncode == 2 and f'nothing is listening at {url}' in p.stderr and 'Traceback' not in p.stderr
