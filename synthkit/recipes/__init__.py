@@ -7,3 +7,4 @@ __all__ = []
 
 # %% ../../nbs/05k_recipes.ipynb #738bcd47
 "Recipes built on `sk.Design`: each is a function, `sk.recipes.<name>(...)`."
+from .qa import qa
