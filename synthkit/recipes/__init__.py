@@ -9,3 +9,4 @@ __all__ = []
 "Recipes built on `sk.Design`: each is a function, `sk.recipes.<name>(...)`."
 from .conversations import conversations, ConversationChecks
 from .preferences import preferences
+from .qa import qa
