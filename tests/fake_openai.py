@@ -11,7 +11,7 @@ leaves them out, as a local server does) and scripted faults by the index of the
 
 Errors have OpenAI's shape: {"error": {"message", "type", "code"}}. A model not in `models` is a 404 (model_not_found),
 a prompt longer than `context` tokens a 400 (context_length_exceeded), a key not in `keys` a 401. Tokens are words."""
-import email.parser, email.policy, itertools, json, threading, time
+import email.parser, email.policy, itertools, json, random, threading, time
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -52,12 +52,18 @@ class FakeOpenAI:
                  context=4096,            # most prompt + max_tokens, in words
                  latency=0.0,             # seconds before each completion reply
                  n_choices=True,          # honour `n` (several choices in one reply); False answers one, as llama.cpp
-                 hold=False):             # batches stay in_progress while True
+                 hold=False,              # batches stay in_progress while True
+                 window_s=60.0,           # the limits hold over this many seconds (rpm * window_s / 60 requests per window)
+                 bucket=False,            # enforce as token buckets holding `window_s` of the limits, refilled continuously
+                 p_500=0.0, p_drop=0.0,   # random faults per completion request (500, a dropped connection), seeded
+                 seed=0):
         self.models, self.reply, self.headers, self.rpm, self.tpm = list(models), reply, headers, rpm, tpm
         self.enforce, self.script, self.keys, self.context, self.latency = enforce, dict(script or {}), keys, context, latency
         self.requests, self.statuses, self.answered = [], Counter(), Counter()
         self.window, self.lock, self.n, self.in_flight, self.max_in_flight = deque(), threading.Lock(), 0, 0, 0
         self.n_choices, self.hold, self.files, self.batches, self.ids = n_choices, hold, {}, {}, itertools.count()
+        self.window_s, self.p_500, self.p_drop, self.rng = window_s, p_500, p_drop, random.Random(seed)
+        self.bucket, self.levels, self.filled = bucket, [rpm * window_s / 60, tpm * window_s / 60], time.time()
 
     def __enter__(self):
         self.server = _Server(('127.0.0.1', 0), _Handler)
@@ -74,12 +80,25 @@ class FakeOpenAI:
     def paid(self) -> int: return sum(self.answered.values())
     def duplicates(self) -> dict: return {k: v for k, v in self.answered.items() if v > 1}
 
+    def refill(self, now: float):
+        "Token buckets: refill at the per-minute limits, up to `window_s` of them."
+        share, dt = self.window_s / 60, now - self.filled
+        self.levels = [min(cap * share, lv + cap / 60 * dt) for cap, lv in zip((self.rpm, self.tpm), self.levels)]
+        self.filled = now
+
     def limits(self, now: float) -> dict:
         "The rate-limit headers after the requests of the last minute."
-        while self.window and self.window[0][0] < now - 60: self.window.popleft()
-        used = sum(t for _, t in self.window)
-        return {'x-ratelimit-limit-requests': str(self.rpm), 'x-ratelimit-remaining-requests': str(max(0, self.rpm - len(self.window))),
-                'x-ratelimit-limit-tokens': str(self.tpm), 'x-ratelimit-remaining-tokens': str(max(0, self.tpm - used)),
+        if self.bucket:
+            self.refill(now)
+            share = self.window_s / 60
+            return {'x-ratelimit-limit-requests': str(self.rpm), 'x-ratelimit-remaining-requests': str(int(self.levels[0] / share)),
+                    'x-ratelimit-limit-tokens': str(self.tpm), 'x-ratelimit-remaining-tokens': str(int(self.levels[1] / share)),
+                    'x-ratelimit-reset-requests': '1s', 'x-ratelimit-reset-tokens': '6m0s'} if self.headers else {}
+        while self.window and self.window[0][0] < now - self.window_s: self.window.popleft()
+        used, share = sum(t for _, t in self.window), self.window_s / 60
+        left_r, left_t = self.rpm * share - len(self.window), self.tpm * share - used
+        return {'x-ratelimit-limit-requests': str(self.rpm), 'x-ratelimit-remaining-requests': str(max(0, int(left_r / share))),
+                'x-ratelimit-limit-tokens': str(self.tpm), 'x-ratelimit-remaining-tokens': str(max(0, int(left_t / share))),
                 'x-ratelimit-reset-requests': '1s', 'x-ratelimit-reset-tokens': '6m0s'} if self.headers else {}
 
     def send(self, h, status: int, body: dict, extra: dict | None = None):
@@ -113,6 +132,9 @@ class FakeOpenAI:
     def fault(self, h, n: int) -> bool:
         "Answer the scripted fault of request `n`, if it has one."
         f = self.script.get(n)
+        if f is None and (self.p_500 or self.p_drop):
+            with self.lock: x = self.rng.random()
+            f = 'drop' if x < self.p_drop else 500 if x < self.p_drop + self.p_500 else None
         if f is None: return False
         if f == 'drop': h.close_connection = True; h.connection.close(); return True
         f = {'status': f} if isinstance(f, int) else f
@@ -152,10 +174,25 @@ class FakeOpenAI:
         now = time.time()
         with self.lock:
             limits = self.limits(now)
-            if self.enforce and (len(self.window) >= self.rpm or sum(t for _, t in self.window) + p + most > self.tpm):
-                return self.failure(429, 'Rate limit reached', None, {'retry-after': '1'} | limits)
-            self.window.append((now, p + most))
-        return 200, self.answer(body, chat, p, most), self.limits(now)
+            refused = self.take(now, p + most)
+            if refused: return self.failure(429, 'Rate limit reached', None, refused | limits)
+            limits = self.limits(now)
+        return 200, self.answer(body, chat, p, most), limits
+
+    def take(self, now: float, tokens: int) -> dict | None:
+        "Count one request of `tokens` against the limits (under the lock); the retry headers of a 429 when over them."
+        share = self.window_s / 60
+        if self.bucket:
+            if self.enforce and (self.levels[0] < 1 or self.levels[1] < tokens):
+                wait = max((1 - self.levels[0]) * 60 / self.rpm, (tokens - self.levels[1]) * 60 / self.tpm, 0.001)
+                return {'retry-after-ms': str(int(wait * 1000))}
+            self.levels = [self.levels[0] - 1, self.levels[1] - tokens]
+            return None
+        if self.enforce and (len(self.window) + 1 > self.rpm * share
+                             or sum(t for _, t in self.window) + tokens > self.tpm * share):
+            return {'retry-after': '1'}
+        self.window.append((now, tokens))
+        return None
 
     def answer(self, body: dict, chat: bool, p: int, most: int) -> dict:
         choices, used = [], 0
