@@ -5,6 +5,7 @@ import pytest
 from ipywidgets.widgets.widget import _instances
 import synthkit as sk
 from synthkit.core import JudgeError
+from synthkit.recipes.preferences import dpo_records
 
 def prefs(n=6):
     "A preference frame as sk.recipes.preferences makes it: one pair has no rejected answer (it could not be rated)."
@@ -161,3 +162,22 @@ def test_accept_reject_calibration_is_unchanged():
     assert isinstance(cal, sk.Calibration) and cal.sweep.height == 5
     with pytest.raises(JudgeError, match='no "human" column'): sk.calibrate(people.drop('human'), 'llm_helpfulness')
     with pytest.raises(JudgeError, match='no judge named'): sk.calibrate(people)
+
+def test_apply_swaps_drops_and_keeps_as_the_person_picked(tmp_path):
+    judged = prefs().with_columns(keep=pl.col('rejected').is_not_null())   # as the recipe drops a pair it could not rate
+    pr = sk.PairReview(judged, tmp_path/'p.jsonl', left='chosen')
+    for name in ('B', 'A', 'tie', 'both bad'): button(pr, name).click()   # pairs 0, 1, 3, 4; pair 5 not reviewed
+    out = pr.apply()
+    assert out['chosen'][0] == prefs()['rejected'][0] and out['rejected'][0] == prefs()['chosen'][0]
+    assert out['keep'].to_list() == [True, True, False, False, False, True]
+    assert out['reasons'].to_list() == [[], [], [], ['human: tie'], ['human: both bad'], []]
+    assert out['dropped_by'].to_list() == [None, None, None, 'human', 'human', None]
+    assert [r['chosen'] for r in dpo_records(out)] == [out['chosen'][i] for i in (0, 1, 5)]
+
+def test_picks_on_other_pairs_are_counted_not_lost(tmp_path):
+    j = tmp_path/'p.jsonl'
+    button(sk.PairReview(prefs(), j), 'A').click()
+    other = sk.PairReview(prefs().with_columns(pl.col('prompt') + '?'), j)   # the pairs were made again: new ids
+    assert other.picks.height == 0 and '(1 picks on other pairs)' in other.w_status.value
+    button(other, 'B').click()
+    assert len(lines(j)) == 2 and sk.PairReview(prefs(), j).picks.height == 1

@@ -400,5 +400,29 @@ def refresh(self:PairReview):
     c = Counter(self.decisions[x]['decision'] for x in self.ids if x in self.decisions)
     done = sum(c.values())
     counts = ' · '.join(f'{k.replace("_", " ")} {c.get(k, 0)}' for k in PICKS)
+    stray = len(self.decisions.keys() - set(self.ids))   # picks on pairs not in this frame: made again, ids changed?
     self.w_status.value = html.escape(f'{where} · {done} decided ({counts}) · {len(self.order) - done} to go · '
-                                      f'saved to {self.path}')
+                                      f'saved to {self.path}' + (f' ({stray} picks on other pairs)' if stray else ''))
+
+# %% ../../nbs/05e_review.ipynb #aea27371
+_SWAPS = [('chosen', 'rejected'), ('chosen_by', 'rejected_by'), ('chosen_score', 'rejected_score')]
+
+def _applied(r:dict)->dict:
+    "Pair `r` with its `human_pick` applied."
+    h = r['human_pick']
+    if h is None: return r
+    if h == 'rejected': r = r | {k: r[j] for a, b in _SWAPS if a in r and b in r for k, j in ((a, b), (b, a))}
+    ok = h in ('chosen', 'rejected')
+    return r | {'keep': ok, 'reasons': [] if ok else [f'human: {h.replace("_", " ")}'],
+                'dropped_by': None if ok else 'human'}
+
+# %% ../../nbs/05e_review.ipynb #727110ee
+@patch
+def apply(self:PairReview)->pl.DataFrame:
+    "The pairs with the picks applied: the preferred answer is chosen; ties and both-bad pairs dropped by 'human'."
+    if self.sides != ('chosen', 'rejected'):
+        raise JudgeError(f'apply() needs chosen/rejected pairs, not {"/".join(self.sides)}', fix='read .value instead')
+    v = self.value
+    for c, x, t in (('keep', True, pl.Boolean), ('reasons', [], pl.List(pl.String)), ('dropped_by', None, pl.String)):
+        if c not in v.columns: v = v.with_columns(pl.Series(c, [x] * v.height, t))
+    return pl.DataFrame([_applied(r) for r in v.iter_rows(named=True)], schema=v.schema)
