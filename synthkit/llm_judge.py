@@ -205,7 +205,7 @@ def _reviewed(reviewed, judge:str)->pl.DataFrame:
 
 # %% ../nbs/05d_llm_judge.ipynb #129e513e
 def calibrate(reviewed:pl.DataFrame,   # a reviewed batch (`ReviewWidget.value`) or reviewed pairs (`PairReview.value`)
-              judge=None,              # the judge column; pairs: also a list of picks (default: winner, preferences)
+              judge=None,              # the judge column; pairs: also a list or Series of picks (default: winner)
               both_bad:str='tie',      # pairs: a "both bad" pick counts as a tie, or 'skip' leaves it out
               sides=None,              # pairs: the two answer columns (default: chosen/rejected, else a/b)
              )->Calibration|PairCalibration:
@@ -258,7 +258,8 @@ def _positions(df:pl.DataFrame, judge, sides:tuple[str, str])->tuple[str, list[s
     if judge is None: raise JudgeError('no judge column "winner" or "preferences"', fix='pass judge= a column or picks')
     if isinstance(judge, str) and judge not in df.columns:
         raise JudgeError(f'no judge column "{judge}" (found: {", ".join(df.columns)})', fix='name the judge\'s column')
-    name, values = (judge, df[judge].to_list()) if isinstance(judge, str) else ('judge', list(judge))
+    if isinstance(judge, str): name, values = judge, df[judge].to_list()
+    else: name, values = getattr(judge, 'name', None) or 'judge', list(judge)
     if len(values) != df.height: raise JudgeError(f'{len(values)} judge picks for {df.height} pairs',
                                                   fix='give one pick per pair, in the frame\'s order')
     at = lambda pick, left: 'A' if pick == left else 'B' if pick in sides else pick
