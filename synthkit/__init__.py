@@ -38,6 +38,7 @@ import importlib as _importlib
 
 _WIDGETS = {'row_card': 'rows', 'close_widgets': 'rows', 'SeedEditor': 'seed_editor', 'FIELDS': 'seed_editor',
             'GenerateWidget': 'generate', 'default_teachers': 'generate', 'ReviewWidget': 'review',
+            'PairReview': 'review',
             'DiversityDashboard': 'dashboard'}
 
 def __getattr__(name:str):

@@ -4,7 +4,8 @@
 
 # %% ../nbs/05d_llm_judge.ipynb #9c20cb44
 from __future__ import annotations
-import html, re
+import html, math, re
+from collections import Counter
 from dataclasses import dataclass
 import polars as pl
 from .core import JudgeError, to_frame, patch
@@ -15,7 +16,7 @@ from .privacy import PII, Leak
 
 # %% auto #0
 __all__ = ['RUBRICS', 'SCORE_SCHEMA', 'PAIR_SCHEMA', 'RewardJudge', 'LLMJudge', 'pairwise', 'default_judges', 'cohen_kappa',
-           'Calibration', 'calibrate']
+           'Calibration', 'calibrate', 'pair_sides', 'PairCalibration']
 
 # %% ../nbs/05d_llm_judge.ipynb #ccdb1704
 class RewardJudge(Judge):
@@ -134,14 +135,13 @@ def default_judges(seeds:pl.DataFrame|None=None)->list[Judge]:
     return js + [PII('redact')]
 
 # %% ../nbs/05d_llm_judge.ipynb #cc5dba5c
-def cohen_kappa(a:list[bool], b:list[bool])->float:
-    "Cohen's kappa of two raters' yes/no verdicts."
+def cohen_kappa(a:list, b:list)->float:
+    "Cohen's kappa of two raters' verdicts on the same items: yes/no, or any labels (A / B / tie)."
     n = len(a)
     if n == 0: return float('nan')
-    po = sum(x == y for x, y in zip(a, b)) / n
-    pa, pb = sum(a) / n, sum(b) / n
-    pe = pa * pb + (1 - pa) * (1 - pb)
-    return 1.0 if pe == 1 else (po - pe) / (1 - pe)
+    agree, ca, cb = sum(x == y for x, y in zip(a, b)), Counter(a), Counter(b)
+    chance = sum(ca[k] * cb[k] for k in ca)          # n² times the agreement expected by chance
+    return 1.0 if chance == n * n else (n * agree - chance) / (n * n - chance)
 
 # %% ../nbs/05d_llm_judge.ipynb #cfbc8e6f
 @dataclass
@@ -204,9 +204,17 @@ def _reviewed(reviewed, judge:str)->pl.DataFrame:
     return df
 
 # %% ../nbs/05d_llm_judge.ipynb #129e513e
-def calibrate(reviewed:pl.DataFrame, judge:str)->Calibration:
-    "Compare judge `judge`'s verdicts (and score thresholds) with the `human` decisions of a reviewed batch."
-    df = _reviewed(reviewed, judge)
+def calibrate(reviewed:pl.DataFrame,   # a reviewed batch (`ReviewWidget.value`) or reviewed pairs (`PairReview.value`)
+              judge=None,              # the judge column; pairs: also a list or Series of picks (default: winner)
+              both_bad:str='tie',      # pairs: a "both bad" pick counts as a tie, or 'skip' leaves it out
+              sides=None,              # pairs: the two answer columns (default: chosen/rejected, else a/b)
+             )->Calibration|PairCalibration:
+    "Compare a judge's verdicts (and thresholds) with a reviewed batch's human decisions, or its picks on pairs."
+    df = to_frame(reviewed, JudgeError, 'reviewed')
+    if 'human_pick' in df.columns: return _calibrate_pairs(df, judge, both_bad, sides)
+    if judge is None:
+        raise JudgeError('no judge named', fix='name the judge column: calibrate(reviewed, "llm_helpfulness")')
+    df = _reviewed(df, judge)
     human = [h == 'accept' for h in df['human'].to_list()]
     mine = ([not any(x == judge or x.startswith(judge + ':') for x in (r or [])) for r in df['reasons'].to_list()]
             if 'reasons' in df.columns else [True] * df.height)
@@ -214,3 +222,95 @@ def calibrate(reviewed:pl.DataFrame, judge:str)->Calibration:
     sweep, best = _sweep(df[judge].to_list(), human)
     return Calibration(judge, df.height, sum(a == b for a, b in zip(mine, human)) / df.height, cohen_kappa(mine, human),
                        tp / max(1, sum(mine)), tp / max(1, sum(human)), best, sweep)
+
+# %% ../nbs/05d_llm_judge.ipynb #cd30e603
+def pair_sides(df:pl.DataFrame, # a frame of pairs
+               sides=None,      # the two answer columns, if not the usual ones
+              )->tuple[str, str]:
+    "The two answer columns of a frame of pairs: `sides`, else chosen/rejected (preferences), else a/b (`pairwise`)."
+    if sides is None:
+        sides = next((s for s in (('chosen', 'rejected'), ('a', 'b')) if set(s) <= set(df.columns)), None)
+        if sides is None: raise JudgeError(f'no answer columns chosen/rejected or a/b (found: {", ".join(df.columns)})',
+                                           fix='pass sides=(first answer column, second answer column)')
+    sides = tuple(sides)
+    if len(sides) != 2 or sides[0] == sides[1]: raise JudgeError(f'sides={sides!r}', fix='name two different columns')
+    if miss := [c for c in sides if c not in df.columns]:
+        raise JudgeError(f'no column "{miss[0]}" (found: {", ".join(df.columns)})', fix='name two answer columns')
+    return sides
+
+# %% ../nbs/05d_llm_judge.ipynb #d3c3b3ab
+def _judge_picks(values:list, sides:tuple[str, str])->list[str|None]:
+    "Each pair's verdict as a side or 'tie', from margins (first side over second) or picks ('a'/'b', a side, 'tie')."
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and math.isnan(v)): out.append(None)
+        elif isinstance(v, (int, float)): out.append('tie' if v == 0 else sides[0] if v > 0 else sides[1])
+        elif v in (*sides, 'tie'): out.append(v)
+        elif v in ('a', 'b'): out.append(sides['ab'.index(v)])
+        else: raise JudgeError(f'judge pick {v!r}', fix=f'picks are "{sides[0]}", "{sides[1]}", "a", "b" or "tie", '
+                                                        'or a margin (0: tie)')
+    return out
+
+# %% ../nbs/05d_llm_judge.ipynb #2fa03bf7
+def _positions(df:pl.DataFrame, judge, sides:tuple[str, str])->tuple[str, list[str], list[str]]:
+    "The judge's name, and the human's and judge's picks by position (A, B, tie; both_bad) on pairs both decided."
+    if judge is None: judge = next((c for c in ('winner', 'preferences') if c in df.columns), None)
+    if judge is None: raise JudgeError('no judge column "winner" or "preferences"', fix='pass judge= a column or picks')
+    if isinstance(judge, str) and judge not in df.columns:
+        raise JudgeError(f'no judge column "{judge}" (found: {", ".join(df.columns)})', fix='name the judge\'s column')
+    if isinstance(judge, str): name, values = judge, df[judge].to_list()
+    else: name, values = getattr(judge, 'name', None) or 'judge', list(judge)
+    if len(values) != df.height: raise JudgeError(f'{len(values)} judge picks for {df.height} pairs',
+                                                  fix='give one pick per pair, in the frame\'s order')
+    at = lambda pick, left: 'A' if pick == left else 'B' if pick in sides else pick
+    both = [(at(h, l), at(j, l)) for h, l, j in zip(df['human_pick'], df['shown_left'], _judge_picks(values, sides))
+            if h is not None and j is not None]
+    if not both: raise JudgeError('no pair with both a human pick and a judge verdict',
+                                  fix='review some of the pairs the judge rated')
+    return name, [h for h, _ in both], [j for _, j in both]
+
+# %% ../nbs/05d_llm_judge.ipynb #4920cd9d
+@dataclass
+class PairCalibration:
+    "How a judge's picks between two answers compare with a person's, by position as the person saw them."
+    judge: str
+    n: int                   # pairs compared
+    agreement: float
+    kappa: float             # over A / B / tie
+    confusion: pl.DataFrame  # human pick (rows) by judge pick (columns)
+    both_bad: int            # pairs the person found both bad
+    both_bad_as: str         # 'tie' or 'skip'
+    human_a: float|None      # share of the person's A/B picks that went to A (0.5: no position bias)
+
+# %% ../nbs/05d_llm_judge.ipynb #f7f3b23f
+_PICKS = ['A', 'B', 'tie', 'both_bad']
+
+def _calibrate_pairs(df:pl.DataFrame, judge, both_bad:str, sides)->PairCalibration:
+    "`calibrate` on reviewed pairs."
+    if both_bad not in ('tie', 'skip'): raise JudgeError(f'both_bad={both_bad!r}', fix='use "tie" or "skip"')
+    name, human, mine = _positions(df, judge, pair_sides(df, sides))
+    table = pl.DataFrame([{'human': h.replace('_', ' ')} | {j: sum(x == h and y == j for x, y in zip(human, mine))
+                                                           for j in _PICKS[:3]} for h in _PICKS])
+    bad = human.count('both_bad')
+    both = [(('tie' if h == 'both_bad' else h), j) for h, j in zip(human, mine) if both_bad == 'tie' or h != 'both_bad']
+    if not both: raise JudgeError('every pair compared was found both bad', fix='pass both_bad="tie"')
+    h, j = [x for x, _ in both], [y for _, y in both]
+    ab = human.count('A') + human.count('B')
+    return PairCalibration(name, len(both), sum(x == y for x, y in both) / len(both), cohen_kappa(h, j), table,
+                           bad, both_bad, human.count('A') / ab if ab else None)
+
+# %% ../nbs/05d_llm_judge.ipynb #20b14c17
+@patch
+def _repr_html_(self:PairCalibration)->str:
+    "The figures, then the confusion table."
+    pct = lambda x: '–' if x is None else f'{x:.0%}'
+    rows = [('agreement', pct(self.agreement)), ("Cohen's kappa (A / B / tie)", f'{self.kappa:.2f}'),
+            ('both bad', f'{self.both_bad} ({"counted as ties" if self.both_bad_as == "tie" else "left out"})'),
+            ('person picked A (of A/B)', pct(self.human_a))]
+    head = f'<tr><th colspan=2>{html.escape(self.judge)} vs {self.n} human picks on pairs</th></tr>'
+    figs = ''.join(f'<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td></tr>' for a, b in rows)
+    cols = self.confusion.columns[1:]
+    conf = ('<tr><th>person ↓ judge →</th>' + ''.join(f'<th>{html.escape(c)}</th>' for c in cols) + '</tr>'
+            + ''.join('<tr>' + ''.join(f'<td>{html.escape(str(v))}</td>' for v in r) + '</tr>'
+                      for r in self.confusion.iter_rows()))
+    return f'<table>{head}{figs}</table><table>{conf}</table>'

@@ -351,3 +351,51 @@ def test_tutorial_in_the_browser(browser, lab, artifacts):
         generate_reaches_100(s)
         review_click_changes_state(s)
         charts_drawn_and_console_clean(s)
+
+# --- the pair review (issue 16): click A on a pair, see the pick in the page and in the journal --------------------
+
+PAIRS_NB = ['''import polars as pl
+import synthkit as sk''',
+'''pairs = pl.DataFrame({'prompt': ['Say hi to <b>Ann</b>.', 'Name a tree.'],
+                      'chosen': ['Hello, Ann! <script>document.title = "pwned"</script>', 'An oak.'],
+                      'rejected': ['hey.', 'tree'], 'preferences': [3.0, 2.0]})
+review = sk.PairReview(pairs, 'pairs.jsonl')
+review''']
+
+def pair_click_a_is_saved(s:Session, journal:Path, answers:dict):
+    "Click A on the first pair: the journal gets a line saying which answer was on the left, and the page moves on."
+    from playwright.sync_api import expect
+    page = s.page
+    rev = s.widget(page.get_by_role('button', name='both bad', exact=True))
+    rev.wait_for(); rev.scroll_into_view_if_needed()
+    cards = rev.locator('.sk-card')
+    expect(cards.nth(0)).to_contain_text('pair 1 of 2')
+    assert rev.locator('.sk-state').all_text_contents()[1:] == ['A', 'B']
+    left_text = cards.nth(1).text_content()
+    assert '0 decided' in rev.text_content() and not journal.exists()
+    s.shot('1-before', rev)
+    rev.get_by_role('button', name='A', exact=True).click()
+    expect(rev).to_contain_text('1 decided (A 1 · B 0 · tie 0 · both bad 0) · 1 to go')
+    expect(cards.nth(0)).to_contain_text('pair 2 of 2')            # on to the pair still to decide
+    s.shot('2-after-a', rev)
+    (d,) = [json.loads(l) for l in journal.read_text().splitlines()]
+    assert (d['decision'], d['pick']) == ('A', d['left']) and {d['left'], d['right']} == {'chosen', 'rejected'}
+    assert answers[d['left']][0] in left_text, f'the journal says {d["left"]} was on the left; the page showed {left_text!r}'
+    rev.get_by_role('button', name='◀ Back').click()
+    expect(cards.nth(1)).to_contain_text('A ✔ better')
+    assert '✔' not in cards.nth(2).text_content()
+    assert page.title() != 'pwned' and ('<script>' in cards.nth(1).text_content() + cards.nth(2).text_content())
+    s.shot('3-back', rev)
+
+def test_pair_review_in_the_browser(browser, lab, artifacts):
+    "Issue 16: a pair of answers side by side in JupyterLab; clicking A saves the pick with its positions at once."
+    _write_nb(lab.root/'pairs.ipynb', PAIRS_NB)
+    journal = lab.root/'pairs.jsonl'
+    journal.unlink(missing_ok=True)
+    answers = {'chosen': ['Hello, Ann!', 'An oak.'], 'rejected': ['hey.', 'tree']}
+    with session(browser, lab, 'pairs.ipynb', 'pairs', artifacts) as s:
+        s.run_all(timeout=120)
+        problems = s.cell_problems()
+        assert not problems, '\n'.join(problems)
+        pair_click_a_is_saved(s, journal, answers)
+        assert not s.errors, '\n'.join(s.errors[:20])

@@ -4,28 +4,61 @@
 
 # %% ../../nbs/05e_review.ipynb #91921c92
 from __future__ import annotations
-import html, json, math, time
+import html, json, math, random, time
 from collections import Counter
 from pathlib import Path
 import ipywidgets as W
 import polars as pl
-from ..core import JudgeError, to_frame, with_ids, judge_columns, patch
+from ..core import JudgeError, to_frame, with_ids, judge_columns, content_id, card_html, patch
+from ..llm_judge import pair_sides
 from .rows import row_card, close_widgets
 
 # %% auto #0
-__all__ = ['ReviewWidget']
+__all__ = ['PICKS', 'ReviewWidget', 'PairReview']
 
 # %% ../../nbs/05e_review.ipynb #aa88fd55
-def _decisions(path:Path)->dict[str, dict]:
-    "The decisions saved in `path`, by row id, the last one winning."
+def _check(d, n:int, path:Path, allowed:tuple[str, ...]):
+    "Raise an error naming line `n` of `path` unless `d` is a decision of one of the `allowed` kinds (or an undo)."
+    where, fix = f'{path} line {n}', 'repair or delete that line (the other decisions are kept), or use a new file'
+    if not isinstance(d, dict) or 'id' not in d: raise JudgeError('not a decision (no "id")', where=where, fix=fix)
+    if d.get('decision') not in (*allowed, 'undo'):
+        raise JudgeError(f'decision {d.get("decision")!r} is not one of {", ".join(allowed)}', where=where,
+                         fix=fix + ' (is it the file of another kind of review?)')
+
+# %% ../../nbs/05e_review.ipynb #bc5e575b
+def _decisions(path:Path, allowed:tuple[str, ...]=('accept', 'reject'))->dict[str, dict]:
+    "The decisions saved in `path`, by row id, the last one winning; a line that is not one is an error naming it."
     out = {}
     if not path.exists(): return out
-    for line in path.read_text(encoding='utf-8').splitlines():
+    lines = path.read_text(encoding='utf-8').split('\n')
+    for n, line in enumerate(lines, 1):
+        if not line.strip(): continue
         try: d = json.loads(line)
-        except json.JSONDecodeError: continue   # a line cut by a crash: the others still count
-        if d.get('decision') == 'undo': out.pop(d['id'], None)
+        except json.JSONDecodeError as e:
+            if n == len(lines): break   # unfinished, with no newline after it: the write a crash cut short
+            raise JudgeError(f'not JSON ({e.msg})', where=f'{path} line {n}',
+                             fix='repair or delete that line (the other decisions are kept)') from None
+        _check(d, n, path, allowed)
+        if d['decision'] == 'undo': out.pop(d['id'], None)
         else: out[d['id']] = d
     return out
+
+# %% ../../nbs/05e_review.ipynb #f2d03cc7
+def _heal(path:Path):
+    "Make `path` end with a whole line: add the missing newline, or cut off a line a crash left unfinished."
+    size = path.stat().st_size
+    if size == 0: return
+    with path.open('rb') as f: f.seek(size - 1); last = f.read(1)
+    if last == b'\n': return
+    data = path.read_bytes(); cut = data.rfind(b'\n') + 1
+    try: json.loads(data[cut:]); path.write_bytes(data + b'\n')   # whole, only missing its newline
+    except ValueError: path.write_bytes(data[:cut])                # cut short: drop it
+
+def _append(path:Path, d:dict):
+    "Append decision `d` to `path` as one line."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists(): _heal(path)
+    with path.open('a', encoding='utf-8') as f: f.write(json.dumps(d, ensure_ascii=False) + '\n')
 
 # %% ../../nbs/05e_review.ipynb #6eacaa3f
 class ReviewWidget(W.VBox):
@@ -46,8 +79,7 @@ class ReviewWidget(W.VBox):
 @patch
 def _save(self:ReviewWidget, d:dict):
     "Append decision `d` to the file."
-    self.path.parent.mkdir(parents=True, exist_ok=True)
-    with self.path.open('a', encoding='utf-8') as f: f.write(json.dumps(d, ensure_ascii=False) + '\n')
+    _append(self.path, d)
 
 # %% ../../nbs/05e_review.ipynb #20c22336
 def _shows(r:dict, label, judge, score)->bool:
@@ -229,3 +261,168 @@ def refresh(self:ReviewWidget):
                                       f'{c.get("reject", 0)} rejected · '
                                       f'{self.df.height - len(self.decisions)} undecided · '
                                       f'saved to {self.path}')
+
+# %% ../../nbs/05e_review.ipynb #aad30ccf
+PICKS = {'A': 'A is better', 'B': 'B is better', 'tie': 'as good as each other', 'both_bad': 'both bad'}
+
+# %% ../../nbs/05e_review.ipynb #1d01c5b5
+def _lefts(ids:list[str], sides:tuple[str, str], left, seed:int)->list[str]:
+    "The answer column shown as A for each pair: at random (seeded by the pair's id), one side always, or as listed."
+    if isinstance(left, str) and left != 'random':
+        if left not in sides: raise JudgeError(f'left={left!r}', fix=f'use "random", "{sides[0]}" or "{sides[1]}"')
+        return [left] * len(ids)
+    if isinstance(left, str): return [sides[random.Random(f'{seed}:{i}').random() < .5] for i in ids]
+    left = list(left)
+    if len(left) != len(ids) or not set(left) <= set(sides):
+        raise JudgeError(f'left= has {len(left)} entries for {len(ids)} pairs',
+                         fix=f'give one of "{sides[0]}", "{sides[1]}" per pair, or left="random"')
+    return left
+
+# %% ../../nbs/05e_review.ipynb #893980b7
+class PairReview(W.VBox):
+    "Pick the better of two answers shown side by side (A, B, tie, both bad); picks are saved to `path` as made."
+    def __init__(self, pairs,               # preference pairs, a `pairwise` frame, or a frame with two answer columns
+                 path='pairs.jsonl',        # the journal of picks
+                 left='random',             # the answer shown as A: 'random', a side ('chosen'), or one side per pair
+                 sides=None,                # the two answer columns (default: chosen/rejected, else a/b)
+                 seed:int=0):               # of the random positions
+        super().__init__()
+        df = to_frame(pairs, JudgeError, 'pairs')
+        self.sides = pair_sides(df, sides)
+        self.prompt = next((c for c in ('prompt', 'text') if c in df.columns and c not in self.sides), None)
+        if 'id' not in df.columns:
+            cols = [c for c in (self.prompt, *self.sides) if c]
+            df = df.with_columns(pl.Series('id', [content_id(**r) for r in df.select(cols).iter_rows(named=True)]))
+        if df['id'].n_unique() != df.height:
+            raise JudgeError('pair ids are not unique', fix='drop the repeated pairs before reviewing')
+        self.df, self.path, self.ids = df, Path(path), df['id'].to_list()
+        self.decisions: dict[str, dict] = _decisions(self.path, tuple(PICKS))
+        self.planned = _lefts(self.ids, self.sides, left, seed)
+        self.order = [i for i, r in enumerate(df.select(self.sides).iter_rows()) if None not in r]
+        if not self.order: raise JudgeError('no pair has both answers', fix='review pairs whose answers were rated')
+        self.at = self._open(0); self._build(); self.refresh()
+
+# %% ../../nbs/05e_review.ipynb #3f5a453a
+@patch
+def shown(self:PairReview, i:int)->tuple[str, str]:
+    "The answer columns shown as A and B for pair `i`."
+    d = self.decisions.get(self.ids[i])
+    if d and d.get('left') in self.sides: return d['left'], d['right']
+    l = self.planned[i]
+    return l, self.sides[self.sides[0] == l]
+
+@patch(as_prop=True)
+def current(self:PairReview)->int: return self.order[self.at]
+
+# %% ../../nbs/05e_review.ipynb #7e829a69
+@patch
+def _open(self:PairReview, start:int)->int:
+    "Position of the first pair still to decide from `start` on (going round), else `start` kept in range."
+    n = len(self.order)
+    for k in range(n):
+        if self.ids[self.order[(start + k) % n]] not in self.decisions: return (start + k) % n
+    return min(max(0, start), n - 1)
+
+@patch
+def goto(self:PairReview, n:int):
+    "Show the `n`-th pair (kept within the pairs there are)."
+    self.at = min(max(0, n), len(self.order) - 1); self.refresh()
+
+# %% ../../nbs/05e_review.ipynb #ce7c86ee
+@patch
+def decide(self:PairReview, i:int, decision:str):
+    "Record `decision` (A, B, tie or both_bad, as shown) on pair `i`, save it at once, and move on."
+    if decision not in PICKS: raise JudgeError(f'decision {decision!r}', fix=f'use one of {", ".join(PICKS)}')
+    if i not in self.order: raise JudgeError(f'pair {i} has no two answers to compare', fix='pick another pair')
+    l, r = self.shown(i)
+    d = {'id': self.ids[i], 'decision': decision, 'pick': {'A': l, 'B': r}.get(decision, decision),
+         'left': l, 'right': r, 'at': time.time()}
+    self.decisions[d['id']] = d; _append(self.path, d)
+    self.at = self._open(self.order.index(i) + 1); self.refresh()
+
+@patch
+def undo(self:PairReview, i:int):
+    "Forget the pick on pair `i`."
+    if self.decisions.pop(self.ids[i], None) is not None:
+        _append(self.path, {'id': self.ids[i], 'decision': 'undo', 'at': time.time()})
+    self.refresh()
+
+# %% ../../nbs/05e_review.ipynb #7bebeadb
+@patch(as_prop=True)
+def value(self:PairReview)->pl.DataFrame:
+    "The pairs with `shown_left` (the answer shown as A) and `human_pick` (an answer column, tie, both_bad or None)."
+    picks = [self.decisions.get(i, {}).get('pick') for i in self.ids]
+    return self.df.with_columns(pl.Series('shown_left', [self.shown(i)[0] for i in range(self.df.height)], pl.String),
+                                pl.Series('human_pick', picks, pl.String))
+
+@patch(as_prop=True)
+def picks(self:PairReview)->pl.DataFrame:
+    "One row per decided pair: its id, the button (decision), the answer picked, the answers shown left and right."
+    cols = {'id': pl.String, 'decision': pl.String, 'pick': pl.String, 'left': pl.String, 'right': pl.String,
+            'at': pl.Float64}
+    rows = [{k: self.decisions[i].get(k) for k in cols} for i in self.ids if i in self.decisions]
+    return pl.DataFrame(rows, schema=cols)
+
+# %% ../../nbs/05e_review.ipynb #232fb82d
+@patch
+def _build(self:PairReview):
+    "The prompt, the two answers, the buttons and the status line, wired to the methods."
+    half = lambda: W.HTML(layout=W.Layout(width='50%'))
+    self.w_prompt, self.w_a, self.w_b, self.w_status = W.HTML(), half(), half(), W.HTML()
+    styles = {'A': 'info', 'B': 'info', 'tie': '', 'both_bad': 'danger'}
+    self.w_picks = [W.Button(description=k.replace('_', ' '), tooltip=why, button_style=styles[k])
+                    for k, why in PICKS.items()]
+    for b, k in zip(self.w_picks, PICKS): b.on_click(lambda _, k=k: self.decide(self.current, k))
+    self.w_back, self.w_next = W.Button(description='◀ Back'), W.Button(description='Next ▶')
+    self.w_undo = W.Button(description='undo')
+    self.w_back.on_click(lambda _: self.goto(self.at - 1)); self.w_next.on_click(lambda _: self.goto(self.at + 1))
+    self.w_undo.on_click(lambda _: self.undo(self.current))
+    self.children = [self.w_prompt, W.HBox([self.w_a, self.w_b]),
+                     W.HBox(self.w_picks + [self.w_back, self.w_next, self.w_undo]), self.w_status]
+
+# %% ../../nbs/05e_review.ipynb #731a5cd7
+def _side_state(pos:str, decision:str|None)->str:
+    "The state word of the card at `pos` (A or B) after `decision`."
+    if decision == pos: return f'{pos} ✔ better'
+    return {'tie': f'{pos} = tie', 'both_bad': f'{pos} ✘ both bad'}.get(decision, pos)
+
+# %% ../../nbs/05e_review.ipynb #2117c393
+@patch
+def refresh(self:PairReview):
+    "Draw the pair shown, its pick and the counts."
+    if not hasattr(self, 'w_a'): return
+    i = self.current; r = self.df.row(i, named=True); l, rt = self.shown(i)
+    d = self.decisions.get(self.ids[i], {}).get('decision')
+    where = f'pair {self.at + 1} of {len(self.order)}'
+    self.w_prompt.value = card_html({'text': r[self.prompt]} if self.prompt else {'text': ''}, state=where)
+    self.w_a.value = card_html({'text': r[l]}, state=_side_state('A', d), current=d == 'A')
+    self.w_b.value = card_html({'text': r[rt]}, state=_side_state('B', d), current=d == 'B')
+    c = Counter(self.decisions[x]['decision'] for x in self.ids if x in self.decisions)
+    done = sum(c.values())
+    counts = ' · '.join(f'{k.replace("_", " ")} {c.get(k, 0)}' for k in PICKS)
+    stray = len(self.decisions.keys() - set(self.ids))   # picks on pairs not in this frame: made again, ids changed?
+    self.w_status.value = html.escape(f'{where} · {done} decided ({counts}) · {len(self.order) - done} to go · '
+                                      f'saved to {self.path}' + (f' ({stray} picks on other pairs)' if stray else ''))
+
+# %% ../../nbs/05e_review.ipynb #aea27371
+_SWAPS = [('chosen', 'rejected'), ('chosen_by', 'rejected_by'), ('chosen_score', 'rejected_score')]
+
+def _applied(r:dict)->dict:
+    "Pair `r` with its `human_pick` applied."
+    h = r['human_pick']
+    if h is None: return r
+    if h == 'rejected': r = r | {k: r[j] for a, b in _SWAPS if a in r and b in r for k, j in ((a, b), (b, a))}
+    ok = h in ('chosen', 'rejected')
+    return r | {'keep': ok, 'reasons': [] if ok else [f'human: {h.replace("_", " ")}'],
+                'dropped_by': None if ok else 'human'}
+
+# %% ../../nbs/05e_review.ipynb #727110ee
+@patch
+def apply(self:PairReview)->pl.DataFrame:
+    "The pairs with the picks applied: the preferred answer is chosen; ties and both-bad pairs dropped by 'human'."
+    if self.sides != ('chosen', 'rejected'):
+        raise JudgeError(f'apply() needs chosen/rejected pairs, not {"/".join(self.sides)}', fix='read .value instead')
+    v = self.value
+    for c, x, t in (('keep', True, pl.Boolean), ('reasons', [], pl.List(pl.String)), ('dropped_by', None, pl.String)):
+        if c not in v.columns: v = v.with_columns(pl.Series(c, [x] * v.height, t))
+    return pl.DataFrame([_applied(r) for r in v.iter_rows(named=True)], schema=v.schema)
