@@ -164,6 +164,29 @@ def _composition(rows)->str:
         out += '\n\n### Labels\n\n' + _table(['label', 'real', 'synthetic', 'total', 'synthetic share'], per)
     return out
 
+# %% ../nbs/09a_cards.ipynb #81a80d41
+def _counts(df:pl.DataFrame, c:str)->str:
+    "The values of column `c` with their counts, most common first."
+    if c not in df.columns: return 'not recorded'
+    return ', '.join(f'{k} ({v})' for k, v in Counter(df[c].drop_nulls().to_list()).most_common()) or 'none'
+
+def _pairs(jd)->str|None:
+    "The preference-pairs section: who answered and rated, the margin, the drops, the position bias (or None)."
+    if jd is None or not {'chosen', 'rejected', 'preferences', 'keep'} <= set(jd.columns): return None
+    from synthkit.recipes.preferences import preference_report   # here: the recipes import the export layer
+    rep, kept = preference_report(jd), jd.filter(pl.col('keep'))
+    pct = lambda x: 'not measured' if x is None else f'{x:.0%}'
+    rows = [['answers written by', _counts(jd, 'teacher')], ['chosen answers from', _counts(kept, 'chosen_by')],
+            ['rejected answers from', _counts(kept, 'rejected_by')], ['rated by', rep.judge or 'not recorded'],
+            ['smallest margin kept (min_margin)', 'not recorded' if rep.min_margin is None else _value(rep.min_margin)],
+            ['mean margin of kept pairs', 'none kept' if rep.margin is None else _value(float(rep.margin))],
+            ['pairs kept', f'{rep.kept} of {rep.pairs}']] + [[f'dropped: {k}', n] for k, n in rep.dropped.items()]
+    if rep.comparisons is None: rows.append(['position bias', 'not measured: the judge rated each answer on its own'])
+    else: rows += [['pairwise comparisons (each asked in both orders)', rep.comparisons],
+                   ['both orders agreed', pct(rep.agreement)], ['first position won (50% is unbiased)',
+                                                                pct(rep.first_position_rate)]]
+    return '## Preference pairs\n\n' + _table(['', 'recorded'], rows)
+
 # %% ../nbs/09a_cards.ipynb #65140940
 PRIVACY = ('These checks are a net, not a guarantee. Pattern-based PII detection misses personal data in unusual '
            'formats, names it does not know and details paraphrased from the seeds; the leak checks catch rows that '
@@ -230,7 +253,8 @@ def dataset_card(batch,                      # the rows the dataset holds (anyth
     syn = rows.filter(IS_SYNTHETIC) if 'source' in rows.columns else rows
     kinds = sorted(set(rows['kind'].drop_nulls().to_list())) if 'kind' in rows.columns else []
     parts = [_front(rows, kinds, export), f'# {md_escape(title)}', _lead(rows, kinds),
-             _provenance(rows, syn, seeds, man), _judging(jd, man), _cost(syn, jd, man), _composition(rows)]
+             _provenance(rows, syn, seeds, man), _judging(jd, man)]
+    parts += [p for p in [_pairs(jd if jd is not None else rows)] if p] + [_cost(syn, jd, man), _composition(rows)]
     if diversity:
         parts.append('## Diversity\n\n' + _table(['metric', 'value'], [[k, _value(v)] for k,v in diversity.items()]))
     parts += [_privacy(jd, man), _USING]
