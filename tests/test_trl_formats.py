@@ -116,6 +116,13 @@ def test_dpo_errors_say_what_and_how(tmp_path, pairs):
     with pytest.raises(ExportError, match='layout="dpo2"'): export(pairs, format='hf', layout='dpo2')
     assert not (tmp_path/'x.dpo.jsonl').exists() and not (tmp_path/'y.dpo.jsonl').exists()
 
+@pytest.mark.parametrize('name', ['all.jsonl', 'all.parquet', 'hfall'])
+def test_the_whole_pairs_frame_round_trips_losslessly(tmp_path, pairs, name):
+    "Beside the DPO records, the archive formats keep every column: candidates, scores, reasons, rated_by."
+    export(pairs, tmp_path/name, only_kept=False, format='hf' if name == 'hfall' else None)
+    back = load_export(tmp_path/name)
+    assert back.equals(pairs) and back.schema == pairs.schema
+
 # ---------------------------------------------------------------- chat (TRL's SFT conversational format)
 
 def player(req: Request) -> str:
