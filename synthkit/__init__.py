@@ -30,6 +30,7 @@ from .report import *
 from .student import *
 from .export import *
 from .cards import *
+from .blend import *
 from .recipes.qa import QAError, Grounded, Supported, ClosedBook, qa_records
 from . import collapse, recipes
 

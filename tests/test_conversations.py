@@ -103,3 +103,74 @@ def test_export_is_trl_conversational(tmp_path):
         assert list(rec) == ['messages'] and rec['messages'] == msgs
         assert all(set(m) == {'role', 'content'} and isinstance(m['content'], str) for m in rec['messages'])
         assert rec['messages'][0]['role'] == 'user' and rec['messages'][-1]['role'] == 'assistant'
+
+# ---------------------------------------------------------------- LLM judges and dedup on the first user turn
+
+from synthkit.llm_judge import SCORE_SCHEMA
+from synthkit.recipes.conversations import ChatJudge, CHAT_RUBRICS
+
+U, A = (lambda t: {'role': 'user', 'content': t}), (lambda t: {'role': 'assistant', 'content': t})
+
+def grading(asked):
+    "A scripted grader recording its requests: 1 when a user turn speaks for the bank or an answer shrugs, else 5."
+    def grade(req: Request) -> str:
+        asked.append(req)
+        turns = re.findall(r'^\d+\. (User|Assistant): (.*)$', req.prompt, re.M)
+        if 'stay in persona' in req.prompt: bad = any(r == 'User' and 'our bank' in t for r, t in turns)
+        else: bad = any(r == 'Assistant' and 'no idea' in t.lower() for r, t in turns)
+        return json.dumps({'score': 1 if bad else 5, 'reason': 'bad' if bad else 'good'})
+    return grade
+
+def talks():
+    return pl.DataFrame({'text': ['Why a fee?', 'Why a fee, again?', 'What fee?', 'Which fee?'],
+                         'persona': ['a student', 'a student', 'a student', None], 'label': ['fees'] * 4,
+                         'messages': [[U('Why a fee?'), A('It is the overdraft fee.')],
+                                      [U('Why a fee, again?'), A('Overdraft.'), U('At our bank we waive it.'), A('Ok.')],
+                                      [U('What fee?'), A('No idea.')], [U('Which fee?'), A('No idea.')]]})
+
+def test_chat_judges_read_the_scene_and_turns_through_structured_output():
+    asked = []
+    t = ScriptedTeacher(grading(asked), cache=CallCache())
+    got = sk.judge(talks(), [ChatJudge(t, 'persona'), ChatJudge(t, 'assistant')])
+    assert got['llm_persona'].to_list() == [5.0, 1.0, 5.0, None]                 # no persona: not graded
+    assert got['llm_persona_reason'][3] == 'not graded: the row has no persona'
+    assert got['llm_assistant'].to_list() == [5.0, None, 1.0, 1.0]               # a dropped row costs no call
+    assert got['keep'].to_list() == [True, False, False, False]
+    assert got['dropped_by'].to_list() == [None, 'llm_persona', 'llm_assistant', 'llm_assistant']
+    assert len(asked) == 3 + 3 and all(r.schema == SCORE_SCHEMA for r in asked)
+    assert 'The user is a student.\nThey want help with fees.' in asked[0].prompt
+    assert '3. User: At our bank we waive it.' in asked[1].prompt and CHAT_RUBRICS['persona'] in asked[1].prompt
+    again = sk.judge(talks(), [ChatJudge(t, 'persona'), ChatJudge(t, 'assistant')])
+    assert again.equals(got) and t.ledger.total_usd == 0.0
+    assert t.ledger.rows[(t.model, 'live')]['cached'] == 6                       # the re-run came from the cache
+
+def test_chat_judge_on_a_base_model_completes_the_form():
+    class Base(ScriptedTeacher): style = 'completion'
+    forms = []
+    def digit(text: str) -> str:
+        forms.append(text)
+        return ' 2' if 'No idea' in text else ' 4, fine'
+    got = sk.judge(talks(), [ChatJudge(Base(digit), threshold=3)])
+    assert got['llm_assistant'].to_list() == [4.0, 4.0, 2.0, 2.0] and got['keep'].to_list() == [True, True, False, False]
+    assert all(f.endswith('Score (1-5):') and '1. User: ' in f for f in forms)
+
+def test_a_failed_grading_keeps_the_conversation():
+    def boom(req: Request) -> str: raise RuntimeError('judge down')
+    got = sk.judge(talks(), [ChatJudge(ScriptedTeacher(boom))])
+    assert got['keep'].all() and got['llm_assistant_reason'][0].startswith('not graded: RuntimeError: judge down')
+
+def test_dedup_drops_conversations_that_open_alike_however_they_go_on():
+    def opener(req: Request) -> str:   # every conversation opens alike, answers differ by sample
+        return 'Why was I charged a fee?' if req.prompt.endswith('User:') else f'Answer {req.sample}.'
+    got = sk.recipes.conversations(ScriptedTeacher(opener), topics=['fees', 'fraud'], turns=2, mode='turns', n=4)
+    assert got['text'].n_unique() == 1 and got['messages'].n_unique() >= 2
+    judged = sk.judge(got, [ConversationChecks(), sk.Dedup()])
+    assert judged['keep'].to_list() == [True, False, False, False]
+    assert set(judged['dropped_by'].drop_nulls()) == {'dedup'}
+    seeds = sk.load_seeds([{'messages': [{'role': 'system', 'content': f'System {i}.'}, U('Same opening?'), A(f'A{i}')]}
+                           for i in range(2)] + [{'messages': [U('Another opening?'), A('B')]}])
+    assert seeds['text'].to_list() == ['Same opening?', 'Same opening?', 'Another opening?']   # the first user turn
+    assert sk.judge(seeds, [sk.Dedup(seeds=False)])['keep'].to_list() == [True, False, True]
+
+def test_recipes_namespace_has_the_chat_judge():
+    assert sk.recipes.ChatJudge is ChatJudge

@@ -5,7 +5,8 @@ import pytest
 from synthkit.core import COLUMNS, ExportError
 from synthkit.seeds import load_seeds
 from synthkit.judge import judge, RuleJudge
-from synthkit.export import (ExportWarning, Exported, blend, export, format_of, load_export, messages_of, training_records)
+from synthkit.blend import blend
+from synthkit.export import (ExportWarning, Exported, export, format_of, load_export, messages_of, training_records)
 from synthkit.cards import dataset_card, mix_table
 
 CHATS = [{'messages': [{'role': 'system', 'content': 'Answer in one word.'}, {'role': 'user', 'content': 'Capital of France?'},
@@ -105,7 +106,6 @@ def test_without_a_card_the_kind_is_given_or_rows_come_back_as_chat(tmp_path, su
     assert as_text.select('id', 'text', 'label').equals(support.select('id', 'text', 'label'))
 
 def test_hf_round_trip(tmp_path, text_batch):
-    pytest.importorskip('datasets', reason='the optional datasets library is not installed (pip install "synthkit[hf]")')
     ds = export(text_batch, format='hf')
     kept = text_batch.filter(pl.col('keep').fill_null(True))
     assert ds.num_rows == kept.height and ds.column_names == kept.columns

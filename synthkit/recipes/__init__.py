@@ -7,6 +7,6 @@ __all__ = []
 
 # %% ../../nbs/05k_recipes.ipynb #738bcd47
 "Recipes built on `sk.Design`: each is a function, `sk.recipes.<name>(...)`."
-from .conversations import conversations, ConversationChecks
+from .conversations import conversations, ConversationChecks, ChatJudge
 from .preferences import preferences
 from .qa import qa

@@ -9,14 +9,15 @@ import polars as pl
 from ..core import COLUMNS, content_id, patch, to_frame, with_ids
 from ..teachers import Request, Teacher
 from ..judge import Judge
+from ..llm_judge import LLMJudge
 from ..columns import DesignError
 from ..design import Design
 import synthkit.calls   # gives every teacher `complete`, through the call cache
 
 # %% auto #0
-__all__ = ['SPEAKER', 'CHAT_SCHEMA', 'WHOLE', 'DONE', 'USER_ASK', 'MODES', 'turn_limits', 'transcript', 'chat_seeds',
-           'plan_design', 'whole_design', 'scene', 'turn_request', 'Game', 'usage', 'chat_row', 'chat_frame',
-           'conversations', 'whole_row', 'ConversationChecks']
+__all__ = ['SPEAKER', 'CHAT_SCHEMA', 'WHOLE', 'DONE', 'USER_ASK', 'MODES', 'CHAT_RUBRICS', 'turn_limits', 'transcript',
+           'chat_seeds', 'plan_design', 'whole_design', 'scene', 'turn_request', 'Game', 'usage', 'chat_row',
+           'chat_frame', 'conversations', 'whole_row', 'ConversationChecks', 'chat_words', 'ChatJudge']
 
 # %% ../../nbs/05l_conversations.ipynb #fd0b6b52
 def turn_limits(turns)->list[int]:
@@ -249,3 +250,40 @@ class ConversationChecks(Judge):
     def verdicts(self, rows, seeds):
         if 'messages' not in rows.columns: return [(False, 0.0, 'no messages column')] * rows.height
         return [(p is None, float(p is None), p) for p in map(self.problem, rows['messages'].to_list())]
+
+# %% ../../nbs/05l_conversations.ipynb #a03bea9d
+CHAT_RUBRICS = {
+    'persona': 'Does the user stay in persona in every user turn: they write as the person described, in their '
+               'voice, keep to their goal, and never step out of the role (answering as the assistant, speaking '
+               'as an AI, or turning into someone else)?',
+    'assistant': 'Is every assistant turn a good answer to the user before it: helpful, correct, specific, '
+                 'consistent with the earlier turns, polite and safe, with nothing made up?',
+}
+
+def chat_words(r:dict)->str:
+    "A conversation as a chat judge reads it: who the user is, what they want, and the numbered turns."
+    scene = ([f'The user is {r["persona"]}.'] if r.get('persona') else []) + (
+        [f'They want help with {r["label"]}.'] if r.get('label') else [])
+    turns = [f'{i}. {SPEAKER.get(m["role"], m["role"])}: {m["content"]}' for i, m in enumerate(r['messages'] or [], 1)]
+    return '\n'.join(scene + ['', 'The conversation:'] + turns).lstrip()
+
+# %% ../../nbs/05l_conversations.ipynb #adac4ab3
+class ChatJudge(LLMJudge):
+    "Grade whole conversations 1-5 with a teacher against a rubric: the user in persona, the assistant's answers."
+    def __init__(self, teacher:Teacher, rubric:str='assistant', threshold:int=3, name:str|None=None):
+        super().__init__(teacher, CHAT_RUBRICS.get(rubric, rubric), threshold,
+                         name or f'llm_{rubric if rubric in CHAT_RUBRICS else "chat"}')
+        self.needs = ['messages'] + (['persona'] if rubric == 'persona' else [])
+
+# %% ../../nbs/05l_conversations.ipynb #09460ecd
+@patch
+def request(self:ChatJudge, r:dict)->Request:
+    "The grading request for conversation `r`."
+    return LLMJudge.request(self, {'text': chat_words(r)})
+
+@patch
+def verdicts(self:ChatJudge, rows, seeds):
+    lack = [next((c for c in self.needs if not r.get(c)), None) for r in rows.to_dicts()]
+    has = pl.Series([c is None for c in lack], dtype=pl.Boolean)
+    got = iter(LLMJudge.verdicts(self, rows.filter(has), seeds) if has.any() else [])
+    return [next(got) if c is None else (True, None, f'not graded: the row has no {c}') for c in lack]

@@ -12,8 +12,8 @@ from ..teachers import Teacher, Request
 from ..llm_judge import RewardJudge, pairwise, RUBRICS
 
 # %% auto #0
-__all__ = ['PERSONAS', 'ASPECTS', 'PreferenceError', 'feedback_schema', 'Rubric', 'Pairwise', 'preferences', 'PreferenceReport',
-           'preference_report', 'dpo_records']
+__all__ = ['PERSONAS', 'ASPECTS', 'PreferenceError', 'feedback_schema', 'Rubric', 'Pairwise', 'rater_name', 'preferences',
+           'PreferenceReport', 'preference_report', 'dpo_records']
 
 # %% ../../nbs/05m_preferences.ipynb #49786806
 class PreferenceError(SynthkitError): "Preference pairs could not be made from what was given."
@@ -203,6 +203,15 @@ def _frame(pairs:list[dict], parents:list, sources, min_margin:float)->pl.DataFr
                      'dropped_by': None if ok else 'preferences'})
     return pl.DataFrame(rows, infer_schema_length=None, schema_overrides=_TYPES)
 
+# %% ../../nbs/05m_preferences.ipynb #91380158
+def rater_name(judge)->str:
+    "The judge as a dataset card names it: its kind, what it asks, and its teacher's model."
+    by = f' by {judge.teacher.model}' if getattr(judge, 'teacher', None) is not None else ''
+    if isinstance(judge, Rubric): return f'Rubric ({", ".join(judge.aspects)}){by}'
+    if isinstance(judge, Pairwise): return f'Pairwise ({judge.rubric}, both orders){by}'
+    if isinstance(judge, RewardJudge): return f'RewardJudge {judge.name}'
+    return f'function {getattr(judge, "__name__", type(judge).__name__)}'
+
 # %% ../../nbs/05m_preferences.ipynb #59487bf6
 def preferences(prompts,                # instruction seeds, a frame with an instruction/text column, or strings
                 teachers=None,          # two or more teachers (a list, or {name: teacher}): one answer each
@@ -226,7 +235,8 @@ def preferences(prompts,                # instruction seeds, a frame with an ins
         rated = [next(it) if c['response'] is not None else (None, f'teacher failed: {c["error"]}') for c in cs]
         pairs.append(_pair(t, cs, rated, min_margin) | {'_costs': cs})
         bias.append(judge.last if isinstance(judge, Pairwise) and len(ok) >= 2 else None)
-    df = _frame(pairs, parents, sources, min_margin)
+    df = _frame(pairs, parents, sources, min_margin).with_columns(
+        rated_by=pl.lit(rater_name(judge)), min_margin=pl.lit(float(min_margin)))
     if isinstance(judge, Pairwise):
         df = df.with_columns(pl.Series('position_bias', bias, dtype=pl.Struct(
             {k: pl.Int64 for k in ('comparisons', 'flips', 'first_wins', 'verdicts')})))
@@ -243,6 +253,13 @@ class PreferenceReport:
     comparisons: int|None = None
     flip_rate: float|None = None
     first_position_rate: float|None = None
+    judge: str|None = None
+    min_margin: float|None = None
+
+    @property
+    def agreement(self)->float|None:
+        "Share of pairwise comparisons whose two orders picked the same answer (1 - flip rate)."
+        return None if self.flip_rate is None else 1 - self.flip_rate
 
 # %% ../../nbs/05m_preferences.ipynb #20277a73
 def preference_report(pairs:pl.DataFrame)->PreferenceReport:
@@ -257,6 +274,8 @@ def preference_report(pairs:pl.DataFrame)->PreferenceReport:
         why[k] = why.get(k, 0) + 1
     kept = df.filter(pl.col('keep'))
     rep = PreferenceReport(df.height, kept.height, why, kept['preferences'].mean() if kept.height else None)
+    first = lambda c: df[c].drop_nulls().first() if c in df.columns else None
+    rep.judge, rep.min_margin = first('rated_by'), first('min_margin')
     if 'position_bias' in df.columns:
         b = df['position_bias'].drop_nulls().struct.unnest()
         n, v = int(b['comparisons'].sum()), int(b['verdicts'].sum())
@@ -269,10 +288,12 @@ def preference_report(pairs:pl.DataFrame)->PreferenceReport:
 def _repr_html_(self:PreferenceReport)->str:
     "The report as a small table."
     f = lambda x, p=False: '–' if x is None else (f'{x:.0%}' if p else f'{x:.3g}')
-    rows = [('pairs', self.pairs), ('kept', self.kept), ('mean margin of kept', f(self.margin))]
+    rows = [('rated by', self.judge or '–'), ('pairs', self.pairs), ('kept', self.kept),
+            ('min_margin', f(self.min_margin)), ('mean margin of kept', f(self.margin))]
     rows += [(f'dropped: {k}', n) for k, n in self.dropped.items()]
     if self.comparisons is not None:
         rows += [('pairwise comparisons', self.comparisons), ('verdict flipped when swapped', f(self.flip_rate, True)),
+                 ('both orders agreed', f(self.agreement, True)),
                  ('first position won', f(self.first_position_rate, True))]
     return '<table>' + ''.join(f'<tr><td>{html.escape(str(a))}</td><td>{html.escape(str(b))}</td></tr>'
                                for a, b in rows) + '</table>'
