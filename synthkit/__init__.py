@@ -38,7 +38,7 @@ import importlib as _importlib
 
 _WIDGETS = {'row_card': 'rows', 'close_widgets': 'rows', 'SeedEditor': 'seed_editor', 'FIELDS': 'seed_editor',
             'GenerateWidget': 'generate', 'default_teachers': 'generate', 'ReviewWidget': 'review',
-            'DiversityDashboard': 'dashboard'}
+            'DesignPreview': 'design', 'DiversityDashboard': 'dashboard'}
 
 def __getattr__(name:str):
     "Load a widget (and ipywidgets) on first use: `sk.SeedEditor`."
