@@ -39,7 +39,7 @@ import importlib as _importlib
 
 _WIDGETS = {'row_card': 'rows', 'close_widgets': 'rows', 'SeedEditor': 'seed_editor', 'FIELDS': 'seed_editor',
             'GenerateWidget': 'generate', 'default_teachers': 'generate', 'ReviewWidget': 'review',
-            'PairReview': 'review',
+            'PairReview': 'review', 'DesignPreview': 'design',
             'DiversityDashboard': 'dashboard'}
 
 def __getattr__(name:str):

@@ -458,10 +458,10 @@ async def worker(self:_Run):
         await self.one(key, self.todo[key][0])
 
 # %% ../nbs/03_calls.ipynb #8c39d456
-def _progress(teacher, total:int, initial:int):
+def _progress(teacher, total:int, initial:int, desc:str|None=None):
     if not teacher.progress or total - initial < 2: return None
     from tqdm.auto import tqdm
-    return tqdm(total=total, initial=initial, desc=f'{teacher.model}', unit='call', leave=True, dynamic_ncols=True)
+    return tqdm(total=total, initial=initial, desc=desc or teacher.model, unit='call', leave=True, dynamic_ncols=True)
 
 # %% ../nbs/03_calls.ipynb #79606fac
 def _from_cache(teacher, keys:list[str], results:list):
@@ -493,8 +493,8 @@ def _finished(run:_Run, results:list):
 
 # %% ../nbs/03_calls.ipynb #8c39d457
 @patch
-async def acomplete(self:Teacher, requests, progress:bool|None=None, **defaults)->list[Response]:
-    "Answer `requests` (prompt strings, dicts or Requests) in order, through the cache, limits and retries."
+async def acomplete(self:Teacher, requests, progress:bool|None=None, desc:str|None=None, **defaults)->list[Response]:
+    "Answer `requests` (prompts, dicts or Requests) in order through the cache, limits and retries (`desc`: the bar)."
     reqs = [as_request(r, **defaults) for r in requests]
     for r in reqs: self.check(r)
     keys = [self.key(r) for r in reqs]
@@ -504,7 +504,7 @@ async def acomplete(self:Teacher, requests, progress:bool|None=None, **defaults)
     if not todo: return results
     if getattr(self, 'plan', None): self.plan(todo)      # a teacher may group what it will send (OpenAI's `n`)
     if progress is not None: self.progress = progress
-    bar = _progress(self, len(reqs), len(reqs) - sum(len(v[1]) for v in todo.values()))
+    bar = _progress(self, len(reqs), len(reqs) - sum(len(v[1]) for v in todo.values()), desc)
     self._cancel = getattr(self, '_cancel', None) or threading.Event()
     self._cancel.clear()
     run = _Run(self, todo, results, bar, self._cancel)

@@ -14,7 +14,8 @@ from .judge import Judge, judge as run_judges
 from .samplers import (rng_for, draw_category, draw_given, draw_uniform, draw_gaussian, draw_bernoulli,
                                draw_datetime, draw_uuid, draw_people)
 from .columns import (DesignError, compile_template, render, schema_of, schema_dtype, split_reasoning,
-                              import_path, load_import, judge_state, load_judge, expr_to_json, expr_from_json)
+                              import_path, load_import, judge_state, load_judge, expr_to_json, expr_from_json,
+                              teacher_modes)
 import synthkit.calls   # gives every teacher `complete`, through the call cache
 
 # %% auto #0
@@ -399,7 +400,7 @@ def _provenance(c:Column, rows:_Rows, todo:list[int], resps:list):
 def _ask(d:Design, c:Column, rows:_Rows)->tuple[list[int], list]:
     "The rows a model column calls for, and the teacher's answers."
     todo = [i for i, s in enumerate(_skipped(c, rows)) if not s]
-    resps = d.teacher.complete(_requests(c, rows, todo)) if todo else []
+    resps = d.teacher.complete(_requests(c, rows, todo), desc=f'{c.name} ({d.teacher.model})') if todo else []
     _provenance(c, rows, todo, resps)
     return todo, resps
 
@@ -488,10 +489,14 @@ def _ready(self:Design)->list[str]:
 def _values(r:dict)->str: return json.dumps(r, default=str, sort_keys=True, ensure_ascii=False)
 
 @patch
-def run(self:Design, n:int=100)->pl.DataFrame:
+def run(self:Design, n:int=100,
+        progress:bool|None=None,  # a bar per model column, named by it (None: the teacher's own setting)
+        batch:bool|None=None,     # True: each model column as one batch job (Claude's or OpenAI's batch API)
+       )->pl.DataFrame:
     "`n` rows of the design, column by column in dependency order, model columns through the call cache."
     order, rows = self._ready(), _Rows(n)
-    for c in order: _FILL[self.columns[c].kind](self, self.columns[c], rows)
+    with teacher_modes(self.teacher, progress, batch):
+        for c in order: _FILL[self.columns[c].kind](self, self.columns[c], rows)
     names = [x for c in self.columns for x in rows.cols if x == c or (x.startswith(c + '_') and x not in self.columns)]
     df = rows.frame(list(dict.fromkeys(names)))
     ids = [content_id(design=_values(r)) for r in df.select(list(self.columns)).iter_rows(named=True)]
@@ -516,6 +521,28 @@ class Preview:
 def preview(self:Design, n:int=3)->Preview:
     "Run `n` rows and show them as cards (the same rows a larger run starts with)."
     return Preview(self.run(n), list(self.columns))
+
+# %% ../nbs/05h_design.ipynb #9e6ddba3
+@patch
+def downstream(self:Design, name:str)->list[str]:
+    "The columns that read column `name`, directly or through others, in run order."
+    order, out = self.order(), {name}
+    for c in order:
+        if out & set(self.needs(c)): out.add(c)
+    return [c for c in order if c in out - {name}]
+
+# %% ../nbs/05h_design.ipynb #fbfdc519
+@patch
+def edit(self:Design, name:str, **changes)->Design:
+    "Column `name` built again with `changes` to its arguments (template=, max_tokens=, ...), where it stands."
+    if name not in self.columns:
+        raise DesignError(f'no column {name!r} (it holds: {", ".join(self.columns)})', fix='edit one of those')
+    c = self.columns[name]; a = {k: v for k, v in c.args.items() if not k.startswith('_')}
+    if c.kind == 'check': a = {'fn': a.get('fn', a.get('expr'))}
+    if bad := sorted(set(changes) - set(a)):
+        raise DesignError(f'a {c.kind} column has no {", ".join(bad)}', where=f'column {name!r}',
+                          fix=f'change one of: {", ".join(a)}')
+    return getattr(self, c.kind)(name, **a | changes)
 
 # %% ../nbs/05h_design.ipynb #d9fd9fd0
 def _model_path(model)->str|None:

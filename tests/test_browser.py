@@ -398,4 +398,52 @@ def test_pair_review_in_the_browser(browser, lab, artifacts):
         problems = s.cell_problems()
         assert not problems, '\n'.join(problems)
         pair_click_a_is_saved(s, journal, answers)
+
+# --- the design preview: edit a template in the page, re-run, see the new text ----------------------------------
+
+DESIGN_NB = ['''import synthkit as sk
+def echo(text):
+    "A stand-in teacher: the prompt back, marked."
+    return 'written: ' + text
+d = sk.Design(sk.ScriptedTeacher(echo)).category('persona', ['student', 'retiree'])
+d.llm('message', 'A {{persona}} writes to the bank.').llm('reply', 'Reply to: {{message}}')
+d.llm('subject', 'A subject line for: {{persona}}')
+sk.DesignPreview(d, n=3)''']
+
+def design_preview_reruns(s:Session, column:str, old:str, new:str, shows:str)->tuple[str, int]:
+    "In the design preview, pick `column`, replace its template `old` by `new`, click Re-run column; the cards show `shows`. Returns (the columns re-run, the calls paid)."
+    from playwright.sync_api import expect
+    page = s.page
+    pv = s.widget(page.get_by_role('button', name='Re-run column', exact=True))
+    pv.wait_for(); pv.scroll_into_view_if_needed()
+    cards, status = pv.locator('.sk-card'), pv.locator('.sk-design-status')
+    assert cards.count() == 3, f'the preview shows {cards.count()} cards'
+    assert shows not in pv.text_content()
+    before = status.text_content()
+    pv.locator('select').select_option(column)
+    box = pv.locator('textarea')
+    expect(box).to_have_value(old)            # the kernel put the picked column's template in the box
+    box.fill(new)
+    s.shot(f'{column}-edited', pv)
+    pv.get_by_role('button', name='Re-run column', exact=True).click()
+    expect(status).not_to_have_text(before, timeout=30_000)
+    for i in range(3): expect(cards.nth(i)).to_contain_text(shows)
+    s.shot(f'{column}-rerun', pv)
+    m = re.search(r'ran ([\w, ]+) on 3 rows: (\d+) calls paid', status.text_content())
+    assert m, status.text_content()
+    return m[1], int(m[2])
+
+def test_design_preview_in_the_browser(browser, lab, artifacts):
+    "Edit a model column's template in JupyterLab, re-run it: the cards show the new text, only it and what reads it paid."
+    _write_nb(lab.root/'design.ipynb', DESIGN_NB)
+    with session(browser, lab, 'design.ipynb', 'design', artifacts) as s:
+        s.run_all(timeout=120)
+        problems = s.cell_problems()
+        assert not problems, '\n'.join(problems)
+        ran, paid = design_preview_reruns(s, 'message', 'A {{persona}} writes to the bank.',
+                                          'A {{persona}} writes, in a hurry, to the bank.', 'in a hurry')
+        assert (ran, paid) == ('message, reply', 6), (ran, paid)      # the message and the reply to it; not the subject
+        ran, paid = design_preview_reruns(s, 'subject', 'A subject line for: {{persona}}',
+                                          'A short subject line for: {{persona}}', 'written: A short subject')
+        assert (ran, paid) == ('subject', 3), (ran, paid)
         assert not s.errors, '\n'.join(s.errors[:20])
