@@ -224,7 +224,7 @@ def run_preferences(prompts,                     # a prompts file (any seed file
                     out:str|Path,                # the run folder (made when missing; holds the call cache)
                     n:int|None=None,             # the first `n` prompts (default: all)
                     teacher:str='local',         # a `make_teacher` spec
-                    samples:int|None=None,       # answers sampled per prompt (default: a careful and a careless persona)
+                    samples:int|None=None,       # answers sampled per prompt (default: two personas)
                     judge:str='auto',            # a `make_pair_judge` spec
                     min_margin:float=1.0,        # smallest score gap between chosen and rejected
                     max_tokens:int=256,          # most tokens per answer
