@@ -14,7 +14,8 @@ from .claude import ClaudeTeacher, DEFAULT_CLAUDE_MODEL
 from .openai_teacher import DEFAULT_OPENAI_MODEL
 
 # %% auto #0
-__all__ = ['JUDGES', 'RUN_FILES', 'SUBCOMMANDS', 'make_teacher', 'make_judges', 'run_job', 'write_report', 'parser', 'main']
+__all__ = ['JUDGES', 'RUN_FILES', 'PAIR_JUDGES', 'GROUNDING', 'SUBCOMMANDS', 'make_teacher', 'make_judges', 'run_job',
+           'write_report', 'make_pair_judge', 'run_preferences', 'make_qa_judges', 'run_qa', 'parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #959e6a38
 def _seeds(a)->int:
@@ -198,10 +199,166 @@ def write_report(out:Path, batch=None, seeds=None, manifest=None, targets=None)-
     return html_report(batch, out/'report.html', seeds=seeds, settings=settings, targets=targets,
                        title=f'synthkit run: {out.name}')
 
+# %% ../nbs/10_cli.ipynb #7d1e0a02
+PAIR_JUDGES = ['auto', 'rubric', 'pairwise', 'likelihood']
+
+def make_pair_judge(spec:str, teacher):
+    "The judge of preference pairs for a spec of `PAIR_JUDGES`, rating with `teacher`."
+    from synthkit.recipes.preferences import Rubric, Pairwise, Likelihood
+    if spec == 'auto': spec = 'likelihood' if getattr(teacher, 'kind', '') == 'local' else 'rubric'
+    if spec not in PAIR_JUDGES:
+        raise SynthkitError(f'unknown judge "{spec}"', where='--judge', fix=f'use {", ".join(PAIR_JUDGES)}')
+    return {'rubric': Rubric, 'pairwise': Pairwise, 'likelihood': Likelihood}[spec](teacher)
+
+# %% ../nbs/10_cli.ipynb #7d1e0a05
+def _recipe_manifest(out:Path, t, spec:str, t0:float, ws, settings:dict, files:list)->dict:
+    "Write the recipe run's manifest.json: its settings, then the teacher's usage, the versions and the files."
+    m = settings | {'teacher': spec, 'model': t.model, **_served(t), **_usage(t.ledger), 'cost_usd': t.ledger.total_usd,
+                    'seconds': round(time.time() - t0, 2), 'versions': _versions(),
+                    'warnings': [str(w.message) for w in ws], 'files': files + ['calls.sqlite']}
+    (out/'manifest.json').write_text(json.dumps(m, indent=2, default=str))
+    return m
+
+# %% ../nbs/10_cli.ipynb #7d1e0a06
+def run_preferences(prompts,                     # a prompts file (any seed file), or an example name
+                    out:str|Path,                # the run folder (made when missing; holds the call cache)
+                    n:int|None=None,             # the first `n` prompts (default: all)
+                    teacher:str='local',         # a `make_teacher` spec
+                    samples:int|None=None,       # answers sampled per prompt (default: two personas)
+                    judge:str='auto',            # a `make_pair_judge` spec
+                    min_margin:float=1.0,        # smallest score gap between chosen and rejected
+                    max_tokens:int=256,          # most tokens per answer
+                    conversational:bool=False,   # dpo.jsonl as message lists instead of strings
+                    text:str|None=None,          # the prompts' column
+                    budget_usd:float|None=None, seed:int=0, base_url:str|None=None, endpoint:str|None=None,
+                   )->dict:
+    "Prompts -> candidates -> judge -> pairs.parquet and dpo.jsonl (TRL's DPO format) in `out`; returns the manifest."
+    from synthkit.recipes.preferences import preferences, preference_report, dpo_records
+    from synthkit.export import export
+    out, t0 = Path(out), time.time()
+    sd = load_seeds(prompts, text=text, label=False)
+    sd = sd.head(n) if n else sd
+    out.mkdir(parents=True, exist_ok=True)
+    t = make_teacher(teacher, cache=out/'calls.sqlite', budget_usd=budget_usd, seed=seed, base_url=base_url,
+                     endpoint=endpoint)
+    j = make_pair_judge(judge, t)
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter('always')
+        pairs = preferences(sd, teacher=t, personas=None if samples else True, samples=samples or 2, judge=j,
+                            min_margin=min_margin, max_tokens=max_tokens)
+        pairs.write_parquet(out/'pairs.parquet')
+        rep, kept = preference_report(pairs), pairs['keep'].sum()
+        recs = dpo_records(pairs, conversational) if kept else []
+        if recs: export(pl.DataFrame(recs), out/'dpo.jsonl')
+        else: (out/'dpo.jsonl').write_text(''); warnings.warn('no pair kept: lower --min-margin, or try --samples')
+    settings = {'recipe': 'preferences', 'prompts': str(prompts), 'prompt_rows': sd.height, 'judge': j.name,
+                'candidates': f'{samples} samples' if samples else 'personas: careful, careless',
+                'min_margin': min_margin, 'max_tokens': max_tokens,
+                'format': 'conversational' if conversational else 'standard', 'report': rep.__dict__,
+                'counts': {'pairs': pairs.height, 'kept': int(kept), 'dropped': pairs.height - int(kept)}}
+    return _recipe_manifest(out, t, teacher, t0, ws, settings, ['pairs.parquet', 'dpo.jsonl'])
+
+# %% ../nbs/10_cli.ipynb #7d1e0a11
+GROUNDING = ['offline', 'llm', 'none']
+
+def make_qa_judges(spec:str, teacher, closed_book:bool=False)->list:
+    "The QA run's judges: `offline` (Grounded), `llm` (Grounded and Supported) or `none`; and ClosedBook if asked."
+    from synthkit.recipes.qa import Grounded, Supported, ClosedBook
+    if spec not in GROUNDING:
+        raise SynthkitError(f'unknown grounding "{spec}"', where='--grounding', fix=f'use {", ".join(GROUNDING)}')
+    js = [] if spec == 'none' else [Grounded()] + ([Supported(teacher)] if spec == 'llm' else [])
+    return js + ([ClosedBook(teacher)] if closed_book else [])
+
+# %% ../nbs/10_cli.ipynb #7d1e0a13
+def run_qa(docs,                          # a folder of documents (or a file, or a list of them)
+           out:str|Path,                  # the run folder (made when missing; holds the call cache)
+           n:int|None=None,               # ask about the first `n` chunks (default: all)
+           teacher:str='local',           # a `make_teacher` spec
+           per_chunk:int=3,               # questions per chunk
+           kinds:str|list='factual,reasoning,multi-hop', # question kinds, a list or comma-separated
+           grounding:str='offline',       # a `make_qa_judges` spec
+           closed_book:bool=False,        # flag questions answerable without the passage
+           with_passage:bool=True,        # qa.jsonl shows the passage (RAG-style) or not (closed-book)
+           format:str='alpaca',           # qa.jsonl records: "alpaca" or "chat"
+           chunk:int|None=None,           # chunk size in characters (default: load_documents')
+           budget_usd:float|None=None, seed:int=0, base_url:str|None=None, endpoint:str|None=None,
+          )->dict:
+    "Documents -> chunks -> questions and answers -> judges -> generated/accepted/rejects and qa.jsonl in `out`."
+    from synthkit.documents import load_documents
+    from synthkit.recipes.qa import qa, qa_records
+    from synthkit.export import export
+    from synthkit.judge import funnel
+    out, t0 = Path(out), time.time()
+    if isinstance(kinds, str): kinds = [k.strip() for k in kinds.split(',') if k.strip()]
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter('always')
+        chunks = load_documents(docs, chunk=chunk)
+        chunks = chunks.head(n) if n else chunks
+        out.mkdir(parents=True, exist_ok=True)
+        t = make_teacher(teacher, cache=out/'calls.sqlite', budget_usd=budget_usd, seed=seed, base_url=base_url,
+                         endpoint=endpoint)
+        js = make_qa_judges(grounding, t, closed_book)
+        rows = qa(chunks, t, per_chunk=per_chunk, kinds=kinds, seed=seed, judges=js)
+        acc, rej = _write_batch(out, rows)
+        recs = qa_records(rows, with_passage, format)
+        if recs: export(pl.DataFrame(recs), out/'qa.jsonl')
+        else: (out/'qa.jsonl').write_text(''); warnings.warn('no question kept: see rejects.parquet for why')
+    settings = {'recipe': 'qa', 'documents': str(docs), 'chunks': chunks.height,
+                'doc_ids': chunks['doc_id'].unique(maintain_order=True).to_list(), 'per_chunk': per_chunk,
+                'kinds': kinds, 'judges': [j.name for j in js], 'with_passage': with_passage, 'format': format,
+                'seed': seed, 'funnel': funnel(rows).table.to_dicts(),
+                'counts': {'generated': rows.height, 'accepted': acc.height, 'rejected': rej.height}}
+    return _recipe_manifest(out, t, teacher, t0, ws, settings, RUN_FILES[:3] + ['qa.jsonl'])
+
+# %% ../nbs/10_cli.ipynb #7d1e0a16
+def _recipe_args(r):
+    "The `run` subcommand's arguments for `--recipe preferences` and `--recipe qa`."
+    r.add_argument('--recipe', choices=['preferences', 'qa'], help='preference pairs from a prompts file, or '
+                   'question-answer pairs from a folder of documents (default: grow the seeds)')
+    p = r.add_argument_group('--recipe preferences')
+    p.add_argument('--samples', type=int, help='answers sampled per prompt (default: a careful and a careless persona)')
+    p.add_argument('--pair-judge', choices=PAIR_JUDGES, default='auto',
+                   help='rates the answers; auto: likelihood on the embedded model, rubric on any other')
+    p.add_argument('--min-margin', type=float, default=1.0, help='smallest score gap between chosen and rejected')
+    p.add_argument('--max-tokens', type=int, default=256, help='most tokens per answer')
+    p.add_argument('--conversational', action='store_true', help='dpo.jsonl as message lists instead of strings')
+    q = r.add_argument_group('--recipe qa')
+    q.add_argument('--per-chunk', type=int, default=3, help='questions per chunk')
+    q.add_argument('--kinds', default='factual,reasoning,multi-hop', help='question kinds, comma-separated')
+    q.add_argument('--grounding', choices=GROUNDING, default='offline',
+                   help='offline: Grounded (free); llm: and Supported (the teacher grades); none')
+    q.add_argument('--closed-book', action='store_true', help='flag questions the teacher answers without the passage')
+    q.add_argument('--no-passage', action='store_true', help='qa.jsonl without the passage (closed-book fine-tuning)')
+    q.add_argument('--format', choices=['alpaca', 'chat'], default='alpaca', help='qa.jsonl records')
+    q.add_argument('--chunk', type=int, help='chunk size in characters (default 1200)')
+
+# %% ../nbs/10_cli.ipynb #7d1e0a17
+def _recipe(a)->int:
+    "`synthkit run --recipe ...`: the recipe's run into `a.out`, and what it kept."
+    kw = dict(n=a.n, teacher=a.teacher, budget_usd=a.budget_usd, seed=a.seed, base_url=a.base_url, endpoint=a.endpoint)
+    if a.recipe == 'preferences':
+        m = run_preferences(a.seeds, a.out, samples=a.samples, judge=a.pair_judge, min_margin=a.min_margin,
+                            max_tokens=a.max_tokens, conversational=a.conversational, text=a.text_col, **kw)
+        c, show, cols = m['counts'], 'pairs.parquet', ['prompt', 'chosen', 'rejected', 'preferences']
+        print(f"{a.out}: {c['kept']} pairs kept of {c['pairs']} ({c['dropped']} dropped: "
+              f"{m['report']['dropped'] or 'none'}) -> {a.out}/dpo.jsonl")
+    else:
+        m = run_qa(a.seeds, a.out, per_chunk=a.per_chunk, kinds=a.kinds, grounding=a.grounding,
+                   closed_book=a.closed_book, with_passage=not a.no_passage, format=a.format, chunk=a.chunk, **kw)
+        c, show, cols = m['counts'], 'accepted.parquet', ['question_kind', 'instruction', 'output']
+        print(f"{a.out}: {c['accepted']} questions kept of {c['generated']} from {m['chunks']} chunks "
+              f"({c['rejected']} rejected) -> {a.out}/qa.jsonl")
+    print(f"{m['calls']} calls, {m['cached_calls']} from the cache · ${m['cost_usd']:.4f} · {m['seconds']}s")
+    for w in m['warnings']: print(f'warning: {w}', file=sys.stderr)
+    with pl.Config(tbl_rows=5, fmt_str_lengths=60, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        print(pl.read_parquet(Path(a.out)/show).filter('keep').select(cols).head(3))
+    return 0
+
 # %% ../nbs/10_cli.ipynb #617a3a74
 def _run(a)->int:
     try:
-        m = run_job(a.seeds, a.out, n=a.n, teacher=a.teacher, strategy=a.strategy, quota=a.quota, topic=a.topic,
+        if getattr(a, 'recipe', None): return _recipe(a)
+        m = run_job(a.seeds, a.out, n=a.n or 50, teacher=a.teacher, strategy=a.strategy, quota=a.quota, topic=a.topic,
                     text=a.text_col, label=a.label_col, budget_usd=a.budget_usd, seed=a.seed, max_rounds=a.max_rounds,
                     judges=a.judges, evolutions=getattr(a, 'evolutions', None),
                     base_url=getattr(a, 'base_url', None), endpoint=getattr(a, 'endpoint', None))
@@ -224,8 +381,10 @@ def _run_args(sub):
     "The `run` subcommand's arguments."
     from synthkit.generate import EVOLUTIONS
     r = sub.add_parser('run', help='generate a dataset from seeds into a folder (run again to resume)')
-    r.add_argument('seeds', help='a seed file, or an example name')
-    r.add_argument('--n', type=int, default=50, help='synthetic rows to keep')
+    r.add_argument('seeds', help='a seed file, or an example name; with --recipe preferences a prompts file, '
+                   'with --recipe qa a folder of documents')
+    r.add_argument('--n', type=int, help='synthetic rows to keep (default 50); with --recipe: the first N prompts or '
+                   'chunks (default: all)')
     r.add_argument('--out', default='synthkit-run', help='folder for the results and the call cache')
     r.add_argument('--teacher', default='local', help='local | local:PATH.gguf | claude | claude:MODEL | openai | '
                    'openai:MODEL (OpenAI or any OpenAI-compatible server; key: $OPENAI_API_KEY) | '
@@ -246,6 +405,7 @@ def _run_args(sub):
     r.add_argument('--judges', choices=JUDGES, default='default',
                    help='default: heuristics, dedup, leak check, PII redaction; default+fit adds LabelFit '
                         '(the embedded model checks labels; minutes per 1,000 rows)')
+    _recipe_args(r)
     r.set_defaults(run=_run)
 
 # %% ../nbs/10_cli.ipynb #5d911593

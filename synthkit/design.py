@@ -169,6 +169,7 @@ def seeds(self:Design, name:str,
           frame,                    # the seeds: a DataFrame, a path, rows
           k:int=1,                  # seeds per row (a list when above 1)
           column:str='text',        # the seed column the design's column holds
+          ordered:bool=False,       # row i gets seed i, in the frame's order (default: dealt at random, evenly)
          )->Design:
     "Rows drawn from a seed frame, dealt out evenly."
     df = to_frame(frame, DesignError, f'column {name!r}')
@@ -177,14 +178,14 @@ def seeds(self:Design, name:str,
                           where=f'column {name!r}', fix='pass column= one of those')
     if df.height == 0 or k < 1: raise DesignError(f'{df.height} seeds, k={k}', where=f'column {name!r}',
                                                   fix='give at least one seed and k >= 1')
-    return self.add(name, 'seeds', {'frame': df.select(column), 'k': k, 'column': column})
+    return self.add(name, 'seeds', {'frame': df.select(column), 'k': k, 'column': column, 'ordered': ordered})
 
 # %% ../nbs/05h_design.ipynb #fc3d8a99
 REASONING_ASK = 'First think it through inside <reasoning>...</reasoning>, then give only the answer after it.'
 
-def _model_needs(template:str, system:str|None, skip_when, where:str)->list[str]:
+def _model_needs(template:str, system:str|None, skip_when, where:str, prefix:str|None=None)->list[str]:
     "The columns a model column reads: its templates' names, and the columns it skips on."
-    names = compile_template(template, where)[1] + (compile_template(system, where)[1] if system else [])
+    names = [n for t in (template, system, prefix) if t for n in compile_template(t, where)[1]]
     skip = [] if skip_when in (None, False, True) else [skip_when] if isinstance(skip_when, str) else list(skip_when)
     return names + skip
 
@@ -194,6 +195,7 @@ def llm(self:Design, name:str,
         template:str,               # Jinja template of the prompt, naming other columns: {{persona}}
         system:str|None=None,       # Jinja template of the system text
         max_tokens:int=256,
+        prefix:str|None=None,       # Jinja template of the shared prefix (cached by Claude, KV-kept locally)
         stop:list[str]|None=None,   # stop sequences
         reasoning:bool=False,       # keep the teacher's reasoning in <name>_reasoning
         skip_when=None,             # column(s) whose failed rows get no call; True: every dropped row
@@ -201,8 +203,8 @@ def llm(self:Design, name:str,
     "A column the teacher writes from a template."
     where = f'column {name!r}'
     args = dict(template=template, system=system, max_tokens=max_tokens, stop=stop, reasoning=reasoning,
-                skip_when=skip_when)
-    return self.add(name, 'llm', args, _model_needs(template, system, skip_when, where))
+                skip_when=skip_when, prefix=prefix)
+    return self.add(name, 'llm', args, _model_needs(template, system, skip_when, where, prefix))
 
 # %% ../nbs/05h_design.ipynb #c59a7289
 @patch
@@ -212,13 +214,15 @@ def structured(self:Design, name:str,
                system:str|None=None,
                max_tokens:int=512,
                skip_when=None,             # column(s) whose failed rows get no call; True: every dropped row
+               prefix:str|None=None,       # Jinja template of the shared prefix (see `llm`)
               )->Design:
     "A struct column the teacher fills in following a schema."
     where = f'column {name!r}'
     js, model = schema_of(schema, where)
-    args = dict(schema=schema, template=template, system=system, max_tokens=max_tokens, skip_when=skip_when)
+    args = dict(schema=schema, template=template, system=system, max_tokens=max_tokens, skip_when=skip_when,
+                prefix=prefix)
     return self.add(name, 'structured', args | {'_schema': js, '_model': model},
-                    _model_needs(template, system, skip_when, where))
+                    _model_needs(template, system, skip_when, where, prefix))
 
 # %% ../nbs/05h_design.ipynb #250cf41a
 @patch
@@ -358,9 +362,10 @@ def _fill_sampled(d:Design, c:Column, rows:_Rows):
 
 # %% ../nbs/05h_design.ipynb #b834265f
 def _fill_seeds(d:Design, c:Column, rows:_Rows):
-    a = c.args
-    hands = sample_fewshot(a['frame'], k=a['k'], n=rows.n, seed=int(rng_for(d.seed, c.name).integers(2**31)))
-    vals = [h[a['column']].to_list() for h in hands]
+    a, col = c.args, c.args['frame'][c.args['column']]
+    if a.get('ordered'): vals = [[col[(i * a['k'] + j) % col.len()] for j in range(a['k'])] for i in range(rows.n)]
+    else: vals = [h[a['column']].to_list() for h in sample_fewshot(
+        a['frame'], k=a['k'], n=rows.n, seed=int(rng_for(d.seed, c.name).integers(2**31)))]
     rows.put(c.name, [v[0] for v in vals] if a['k'] == 1 else vals)
 
 # %% ../nbs/05h_design.ipynb #505fb8e4
@@ -383,16 +388,18 @@ def _requests(c:Column, rows:_Rows, todo:list[int])->list[Request]:
     a, recs, seen, out, where = c.args, rows.records(), {}, [], f'column {c.name!r}'
     for i in todo:
         prompt, system = render(a['template'], recs[i], where), _system(a, recs[i], where)
-        k = seen[(prompt, system)] = seen.get((prompt, system), -1) + 1
-        out.append(Request(prompt=prompt, system=system, max_tokens=a['max_tokens'], stop=a.get('stop'),
-                           schema=a.get('_schema'), sample=k))
+        prefix = render(a['prefix'], recs[i], where) if a.get('prefix') else ''
+        k = seen[(prefix, prompt, system)] = seen.get((prefix, prompt, system), -1) + 1
+        out.append(Request(prompt=prompt, prefix=prefix, system=system, max_tokens=a['max_tokens'],
+                           stop=a.get('stop'), schema=a.get('_schema'), sample=k))
     return out
 
 # %% ../nbs/05h_design.ipynb #08188c45
 def _provenance(c:Column, rows:_Rows, todo:list[int], resps:list):
     "The prompt hash, teacher and tokens of each answered row (null where no call was made)."
     for suffix, get, t in [('prompt_hash', lambda r: r.key, pl.String), ('teacher', lambda r: r.model, pl.String),
-                           ('tokens', lambda r: r.usage.input_tokens + r.usage.output_tokens, pl.Int64)]:
+                           ('tokens', lambda r: r.usage.input_tokens + r.usage.output_tokens, pl.Int64),
+                           ('cost_usd', lambda r: r.cost_usd or 0.0, pl.Float64)]:
         vals = [None] * rows.n
         for i, r in zip(todo, resps): vals[i] = get(r)
         rows.put(f'{c.name}_{suffix}', vals, t)

@@ -12,8 +12,8 @@ from ..teachers import Teacher, Request
 from ..llm_judge import RewardJudge, pairwise, RUBRICS
 
 # %% auto #0
-__all__ = ['PERSONAS', 'ASPECTS', 'PreferenceError', 'feedback_schema', 'Rubric', 'Pairwise', 'rater_name', 'preferences',
-           'PreferenceReport', 'preference_report', 'dpo_records']
+__all__ = ['PERSONAS', 'ASPECTS', 'GOOD_ANSWER', 'PreferenceError', 'answer_request', 'feedback_schema', 'Rubric', 'Likelihood',
+           'Pairwise', 'rater_name', 'preferences', 'PreferenceReport', 'preference_report', 'dpo_records']
 
 # %% ../../nbs/05m_preferences.ipynb #49786806
 class PreferenceError(SynthkitError): "Preference pairs could not be made from what was given."
@@ -60,6 +60,17 @@ def _sources(teachers, teacher, personas, samples:int)->list[tuple[str, Teacher,
     if samples < 2: raise PreferenceError(f'samples={samples}', fix='ask for samples=2 or more')
     return [(f'sample {i}', teacher, {'sample': i}) for i in range(samples)]
 
+# %% ../../nbs/05m_preferences.ipynb #3b5a7c21
+def answer_request(prompt:str,       # the instruction
+                   teacher:Teacher,  # who answers: a base model gets a form to continue
+                   settings:dict,    # the source's request settings (system, sample)
+                   max_tokens:int,
+                  )->Request:
+    "The request for one candidate answer."
+    if teacher.style != 'completion': return Request(prompt=prompt, max_tokens=max_tokens, **settings)
+    return Request(prompt=f'Instruction: {prompt}\nResponse:', stop=['\nInstruction:', '\n\n\n'],
+                   max_tokens=max_tokens, **settings)
+
 # %% ../../nbs/05m_preferences.ipynb #794a117c
 def _answers(texts:list[str], sources, max_tokens:int)->list[list[dict]]:
     "Each prompt's candidates: {source, response, error, cost_usd}."
@@ -67,7 +78,7 @@ def _answers(texts:list[str], sources, max_tokens:int)->list[list[dict]]:
     by_teacher = {}
     for j, (_, t, _) in enumerate(sources): by_teacher.setdefault(id(t), (t, []))[1].append(j)
     for t, js in by_teacher.values():
-        reqs = [Request(prompt=p, max_tokens=max_tokens, **sources[j][2]) for j in js for p in texts]
+        reqs = [answer_request(p, t, sources[j][2], max_tokens) for j in js for p in texts]
         rs = iter(t.complete(reqs))
         for j in js:
             for i in range(len(texts)):
@@ -132,6 +143,27 @@ def _scored(judge, prompt:str, responses:list[str])->list[tuple[float|None, str]
     raise PreferenceError(f'cannot rate with {type(judge).__name__}',
                           fix='pass a Teacher, Rubric(teacher), Pairwise(teacher), a RewardJudge '
                               'or fn(prompt, response)')
+
+# %% ../../nbs/05m_preferences.ipynb #7f3a2b19
+GOOD_ANSWER = 'Is the response helpful, correct and complete? Answer Yes or No.'
+
+class Likelihood:
+    "Rate each answer by the teacher's log-odds of ' Yes' against ' No' to `question` (any teacher with `logprobs`)."
+    def __init__(self, teacher,                   # has `logprobs(prompt, continuations)`, as LocalTeacher does
+                 question:str=GOOD_ANSWER, name:str='likelihood'):
+        if not hasattr(teacher, 'logprobs'):
+            raise PreferenceError(f'{type(teacher).__name__} cannot score text (no logprobs)', where='Likelihood',
+                                  fix='use sk.LocalTeacher() here, or Rubric(teacher) for an instruction model')
+        self.teacher, self.question, self.name = teacher, question, name
+    def __repr__(self): return f'Likelihood({self.teacher!r})'
+
+# %% ../../nbs/05m_preferences.ipynb #2e9d4f61
+@patch
+def score(self:Likelihood, prompt:str, responses:list[str])->list[tuple[float|None, str]]:
+    "Each response's log P(Yes) - log P(No), and that as its reason."
+    asks = [f'Instruction: {prompt}\nResponse: {r.strip()}\n\n{self.question}\nAnswer:' for r in responses]
+    odds = [y - n for y, n in (self.teacher.logprobs(a, [' Yes', ' No']) for a in asks)]
+    return [(o, f'log-odds of Yes {o:.2f}') for o in odds]
 
 # %% ../../nbs/05m_preferences.ipynb #5b1a3010
 class Pairwise:

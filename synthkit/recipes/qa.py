@@ -7,15 +7,17 @@ from __future__ import annotations
 import random, re
 import polars as pl
 from ..core import GenerateError, GENERATION, to_frame, with_ids, words, patch
-from ..teachers import Teacher, Request, Response
+from ..teachers import Teacher, Request
+from ..design import Design
 from ..judge import Judge
 from ..llm_judge import LLMJudge, SCORE_SCHEMA
 from ..export import training_records, ExportError
 
 # %% auto #0
-__all__ = ['QUESTION_KINDS', 'QA_SCHEMA', 'CHUNK_FIELDS', 'BASE_SHOT', 'STOP', 'SUPPORTED_RUBRIC', 'PASSAGE_TEMPLATE', 'QAError',
-           'neighbour', 'qa_plan', 'passage_of', 'qa_request', 'parse_qa', 'qa', 'numbers', 'content_words', 'Grounded',
-           'Supported', 'token_f1', 'ClosedBook', 'qa_records']
+__all__ = ['QUESTION_KINDS', 'QA_SCHEMA', 'CHUNK_FIELDS', 'QA_SYSTEM', 'PASSAGE', 'ASK', 'BASE_SHOT', 'BASE_PASSAGE', 'BASE_ASK',
+           'STOP', 'SUPPORTED_RUBRIC', 'PASSAGE_TEMPLATE', 'QAError', 'neighbour', 'qa_plan', 'passage_of', 'ask_of',
+           'ask_column', 'parsed_columns', 'answered', 'qa_design', 'qa_row', 'qa', 'numbers', 'content_words',
+           'Grounded', 'Supported', 'token_f1', 'ClosedBook', 'qa_records']
 
 # %% ../../nbs/05n_qa.ipynb #fe9a1602
 class QAError(GenerateError): "Question-answer generation was given input it cannot use."
@@ -76,59 +78,85 @@ def qa_plan(chunks,                     # the chunk frame of `sk.load_documents`
             plan.append({'kind': kind, 'sample': seen[k], 'parts': parts})
     return plan
 
-# %% ../../nbs/05n_qa.ipynb #597586d5
-BASE_SHOT = ('Passage:\nThe library opens at 9 am on weekdays and at 10 am on Saturdays. It is closed on Sundays.\n\n'
-             'Question (factual): When does the library open on Saturdays?\nAnswer: At 10 am.\n\n')
-
+# %% ../../nbs/05n_qa.ipynb #5c0a1e21
 def passage_of(parts:list[dict])->str:
     "The text a question reads: one chunk, or two neighbouring chunks one after the other."
     return '\n\n'.join(p['text'].strip() for p in parts)
 
-def qa_request(passage:str,      # the passage the question is about
-               kind:str,         # a key of QUESTION_KINDS
-               sample:int,       # which question of this kind about this passage (0, 1, ...)
-               base:bool=False,  # a base model (a form to continue) instead of an instruction-following one
-              )->Request:
-    "The request for one question and its answer, with the passage as the shared prefix."
-    if base:
-        return Request(prefix=f'{BASE_SHOT}Passage:\n{passage}\n\n', max_tokens=96, stop=['\n\n', 'Passage:'],
-                       prompt=f'Question ({kind}):', sample=sample)
-    again = f' This is question {sample + 1} of this kind: ask about something else.' if sample else ''
-    return Request(system='You write reading-comprehension data: questions people would ask and answers the '
-                          'passage supports, adding nothing it does not say.',
-                   prefix=f'<passage>\n{passage}\n</passage>\n\n', schema=QA_SCHEMA, max_tokens=300, sample=sample,
-                   prompt=f'Write {QUESTION_KINDS[kind]}, as a reader of the passage would ask it, and its answer, '
-                          f'using only what the passage says.{again}')
+def ask_of(p:dict)->dict:
+    "A plan entry as the design's `ask` struct: the passage, the kind, and where the passage comes from."
+    parts = p['parts']
+    return {'kind': p['kind'], 'about': QUESTION_KINDS[p['kind']], 'sample': p['sample'], 'passage': passage_of(parts),
+            'doc_id': parts[0]['doc_id'], 'chunk': parts[0]['chunk'], 'chunk_ids': [c['id'] for c in parts],
+            'span': {'start': parts[0]['span']['start'], 'end': parts[-1]['span']['end']},
+            'heading': parts[0].get('heading'), 'document': parts[0].get('source')}
+
+# %% ../../nbs/05n_qa.ipynb #597586d5
+QA_SYSTEM = ('You write reading-comprehension data: questions people would ask and answers the passage supports, '
+             'adding nothing it does not say.')
+PASSAGE = '<passage>\n{{ask.passage}}\n</passage>\n\n'
+ASK = ('Write {{ask.about}}, as a reader of the passage would ask it, and its answer, using only what the passage says.'
+       '{% if ask.sample %} This is question {{ask.sample + 1}} of this kind: ask about something else.{% endif %}')
+BASE_SHOT = ('Passage:\nThe library opens at 9 am on weekdays and at 10 am on Saturdays. It is closed on Sundays.\n\n'
+             'Question (factual): When does the library open on Saturdays?\nAnswer: At 10 am.\n\n')
+BASE_PASSAGE, BASE_ASK = BASE_SHOT + 'Passage:\n{{ask.passage}}\n\n', 'Question ({{ask.kind}}):'
+
+def ask_column(d:Design, base:bool=False)->Design:
+    "Add the `qa` column: the teacher's question and answer, with the passage as the shared prefix."
+    if base: return d.llm('qa', BASE_ASK, prefix=BASE_PASSAGE, max_tokens=96, stop=['\n\n', 'Passage:'])
+    return d.structured('qa', QA_SCHEMA, ASK, system=QA_SYSTEM, prefix=PASSAGE, max_tokens=300)
 
 # %% ../../nbs/05n_qa.ipynb #1efe03ad
-def parse_qa(resp:Response)->tuple[str|None, str|None, str|None]:
-    "(question, answer, None) from a teacher's answer, or (None, None, why not)."
-    if not resp.ok: return None, None, f'teacher failed: {resp.error}'
-    if isinstance(resp.data, dict): q, a = resp.data.get('question'), resp.data.get('answer')
-    else:
-        q, sep, a = (resp.text or '').partition('Answer:')
-        if not sep: return None, None, 'no "Answer:" in the teacher\'s text'
-        q = re.sub(r'^\s*(Question( \([\w-]+\))?:)?', '', q).strip()
-    q, a = (q or '').strip(), (a or '').strip()
-    if not q or not a: return None, None, 'an empty question or answer'
-    return q, a, None
+def parsed_columns(d:Design, base:bool=False)->Design:
+    "Add `instruction` and `output`, the question and the answer read out of `qa`."
+    if base:
+        q = pl.col('qa').str.extract(r'(?s)^(.*?)Answer:', 1).str.replace(r'^\s*(Question( \([\w-]+\))?:)?', '')
+        a = pl.col('qa').str.extract(r'(?s)Answer:(.*)$', 1)
+    else: q, a = pl.col('qa').struct.field('question'), pl.col('qa').struct.field('answer')
+    return d.expr('instruction', q.str.strip_chars()).expr('output', a.str.strip_chars())
+
+def answered(row:dict)->tuple[bool, str|None]:
+    "Whether the teacher wrote a question and an answer (a row whose call failed already says why not)."
+    if row['qa'] is None: return True, None
+    if isinstance(row['qa'], str) and 'Answer:' not in row['qa']: return False, 'no "Answer:" in the teacher\'s text'
+    if not row['instruction'] or not row['output']: return False, 'an empty question or answer'
+    return True, None
+
+# %% ../../nbs/05n_qa.ipynb #1f2e3d4c
+def qa_design(chunks,                      # the chunk frame of `sk.load_documents`
+              teacher:Teacher|None,        # writes the questions and answers (None: the plan alone, to look at)
+              per_chunk:int=3,             # questions per chunk
+              kinds=('factual', 'reasoning', 'multi-hop'), # question kinds, dealt in turn
+              seed:int=0,                  # decides which kind each chunk starts with
+              judges=(),                   # judges run as columns of the design, on the answer
+             )->tuple[Design, int]:
+    "The QA design and its number of rows (one per planned question)."
+    plan = qa_plan(chunks, per_chunk, kinds, seed)
+    base = teacher is not None and teacher.style == 'completion'
+    d = Design(teacher, seed).seeds('ask', pl.DataFrame({'ask': [ask_of(p) for p in plan]}), column='ask', ordered=True)
+    if teacher is not None:
+        parsed_columns(ask_column(d, base), base).check('answered', answered)
+        d.expr('passage', pl.col('ask').struct.field('passage'))
+    for j in judges: d.judge(j.name, j, on='output')
+    return d, len(plan)
 
 # %% ../../nbs/05n_qa.ipynb #867218bf
-def _qa_row(ask:dict, resp:Response, teacher:Teacher)->dict:
-    "The instruction row of one planned question and the teacher's answer."
-    parts, (q, a, why) = ask['parts'], parse_qa(resp)
-    u = resp.usage
-    return {'kind': 'instruction', 'text': q or '', 'label': None, 'instruction': q or '', 'input': '',
-            'output': a or '', 'source': 'synthetic', 'parent_ids': [p['id'] for p in parts], 'strategy': 'qa',
-            'round': 1, 'teacher': teacher.model, 'prompt_hash': resp.key,
-            'input_tokens': u.input_tokens + u.cache_read_tokens + u.cache_write_tokens,
-            'output_tokens': u.output_tokens, 'cost_usd': resp.cost_usd or 0.0,
-            'keep': why is None, 'reasons': [why] if why else [], 'dropped_by': GENERATION if why else None,
-            'doc_id': parts[0]['doc_id'], 'chunk_id': parts[0]['id'], 'chunk': parts[0]['chunk'],
-            'chunk_ids': [p['id'] for p in parts], 'span': {'start': parts[0]['span']['start'],
-                                                           'end': parts[-1]['span']['end']},
-            'heading': parts[0].get('heading'), 'document': parts[0].get('source'),
-            'question_kind': ask['kind'], 'passage': passage_of(parts)}
+_WRITING = {'qa', 'answered'}   # the design's columns that write the pair: a drop there is a generation drop
+
+def qa_row(r:dict,              # a row of the QA design's run
+           judges=(),           # the names of the judge columns in it
+          )->dict:
+    "The instruction row of one question of the QA design's run."
+    a = r['ask']
+    return {'kind': 'instruction', 'text': r['instruction'] or '', 'label': None, 'instruction': r['instruction'] or '',
+            'input': '', 'output': r['output'] or '', 'source': 'synthetic', 'parent_ids': a['chunk_ids'],
+            'strategy': 'qa', 'round': 1, 'teacher': r['qa_teacher'], 'prompt_hash': r['qa_prompt_hash'],
+            'input_tokens': None, 'output_tokens': None, 'tokens': r['qa_tokens'], 'cost_usd': r['qa_cost_usd'],
+            'keep': r['keep'], 'reasons': r['reasons'],
+            'dropped_by': GENERATION if r['dropped_by'] in _WRITING else r['dropped_by'],
+            'doc_id': a['doc_id'], 'chunk_id': a['chunk_ids'][0], 'chunk': a['chunk'], 'chunk_ids': a['chunk_ids'],
+            'span': a['span'], 'heading': a['heading'], 'document': a['document'], 'question_kind': a['kind'],
+            'passage': a['passage'], **{k: r[k] for j in judges for k in (j, f'{j}_reason')}}
 
 # %% ../../nbs/05n_qa.ipynb #3eef49e4
 def qa(chunks,                      # the chunk frame of `sk.load_documents` (doc_id, chunk, text, span, ...)
@@ -136,16 +164,15 @@ def qa(chunks,                      # the chunk frame of `sk.load_documents` (do
        per_chunk:int=3,             # questions per chunk
        kinds=('factual', 'reasoning', 'multi-hop'), # question kinds, dealt in turn
        seed:int=0,                  # decides which kind each chunk starts with
+       judges=(),                   # judges run as columns of the design (Grounded(), Supported(teacher), ...)
       )->pl.DataFrame:
     "Questions a reader could ask of each passage and answers it supports: instruction rows with their provenance."
     if not isinstance(teacher, Teacher):
         raise QAError(f'teacher is a {type(teacher).__name__}', where='teacher',
                       fix='pass a Teacher: sk.ClaudeTeacher(), sk.LocalTeacher(), sk.ScriptedTeacher(fn), ...')
-    plan = qa_plan(chunks, per_chunk, kinds, seed)
-    base = getattr(teacher, 'kind', '') == 'local'
-    reqs = [qa_request(passage_of(a['parts']), a['kind'], a['sample'], base) for a in plan]
-    rows = [_qa_row(a, r, teacher) for a, r in zip(plan, teacher.complete(reqs))]
-    return with_ids(pl.DataFrame(rows, infer_schema_length=None))
+    d, n = qa_design(chunks, teacher, per_chunk, kinds, seed, judges)
+    names = [j.name for j in judges]
+    return with_ids(pl.DataFrame([qa_row(r, names) for r in d.run(n).to_dicts()], infer_schema_length=None))
 
 # %% ../../nbs/05n_qa.ipynb #8809505d
 STOP = set('a an the of to in on at by for with and or but is are was were be been it its this that these those '
