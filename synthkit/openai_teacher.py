@@ -244,7 +244,7 @@ async def ask(self:OpenAITeacher, req:Request, n:int=1)->list[Response]:
     api = self.client.chat.completions if self.endpoint == 'chat' else self.client.completions
     try: raw = await api.with_raw_response.create(**self.body(req), **({'n': n} if n > 1 else {}))
     except openai.NotFoundError as e:
-        e.models = await self.served_models()      # for the error message
+        e.models = self._served or await self.served_models()      # for the error message
         raise
     out = raw.parse()
     if inspect.isawaitable(out): out = await out
