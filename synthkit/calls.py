@@ -193,25 +193,25 @@ def _repr_html_(self:Ledger):
 
 # %% ../nbs/03_calls.ipynb #984d7c99
 class Bucket:
-    "A token bucket for a per-minute `limit`, refilled continuously, holding at most `burst_s` seconds' worth."
+    "A token bucket for a per-minute `limit`, refilled `per_s` a second, holding at most `burst_s` seconds' worth."
     def __init__(self, limit:float, burst_s:float=1.0):
-        self.limit, self.burst_s = limit, burst_s
+        self.limit, self.burst_s, self.per_s = limit, burst_s, limit / 60   # a teacher may set `per_s` (a reset time)
         self.level, self.t = self.capacity, time.monotonic()
     @property
     def capacity(self)->float: return max(1.0, self.limit * self.burst_s / 60)
     def _refill(self):
         now = time.monotonic()
-        self.level, self.t = min(self.capacity, self.level + (now - self.t) * self.limit / 60), now
+        self.level, self.t = min(self.capacity, self.level + (now - self.t) * self.per_s), now
     def wait(self, n:float)->float:
         "Seconds until `n` can be taken (more than the bucket holds waits for a full bucket)."
         self._refill(); n = min(n, self.capacity)
-        return 0.0 if self.level >= n else (n - self.level) * 60 / self.limit
+        return 0.0 if self.level >= n else (n - self.level) / self.per_s
     def take(self, n:float): self._refill(); self.level -= n
     def give(self, n:float): self._refill(); self.level = min(self.capacity, self.level + n)
     def sync(self, limit:float, remaining:float):
-        "Adopt the server's limit; when the server says nothing remains, believe it."
+        "Adopt the server's limit (and its refill, `limit / 60` a second); when it says nothing remains, believe it."
         self._refill()
-        self.limit = limit
+        self.limit, self.per_s = limit, limit / 60
         self.level = min(self.level, self.capacity, self.level if remaining > 0 else 0.0)
 
 # %% ../nbs/03_calls.ipynb #ec13366h
@@ -337,7 +337,7 @@ class _Run:
     def __init__(self, teacher, todo, results, bar, cancel):
         self.t, self.todo, self.results, self.bar, self.cancel = teacher, todo, results, bar, cancel
         self.cache, self.queue = cache_for(teacher), list(todo)
-        self.spent, self.reserved, self.consecutive, self.error = 0.0, 0.0, 0, None
+        self.spent, self.reserved, self.consecutive, self.error, self.over = 0.0, 0.0, 0, None, False
 
     def stop(self, err:Exception):
         "Stop the run with `err` (the first error stops it; later ones are dropped)."
@@ -381,8 +381,8 @@ def afford(self:_Run, req:Request)->tuple[dict, float]|None:
     try: need, est = self.estimate(req)
     except BudgetError as e: return self.stop(e)
     if t.budget_usd is not None and t.ledger.total_usd + self.reserved + est > t.budget_usd:
-        return self.stop(BudgetError(f'the next call could take spending past the budget of {_usd(t.budget_usd)} '
-                                     f'(spent ${t.ledger.total_usd:.4f})',
+        self.over = True                  # `_finished` says what was spent, once the calls in flight have ended
+        return self.stop(BudgetError(f'the next call could take spending past the budget of {_usd(t.budget_usd)}',
                                      fix='raise budget_usd= or make fewer calls; '
                                          'finished answers are cached and will not be paid again'))
     return need, est
@@ -488,6 +488,7 @@ def _finished(run:_Run, results:list):
         err = CallError(f'interrupted with {sum(r is None for r in results)} of {len(results)} requests unanswered',
                         fix='run the cell again: the finished answers are cached and will not be paid again')
     if err is not None:
+        if run.over: err = BudgetError(f'{err.what} (spent ${run.t.ledger.total_usd:.4f} in all)', fix=err.fix)
         err.results = results
         raise err
 

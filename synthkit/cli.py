@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_cli.ipynb #093c9898
 from __future__ import annotations
-import argparse, importlib, json, os, platform, sys, time, warnings
+import argparse, asyncio, importlib, json, os, platform, sys, time, warnings
 from pathlib import Path
 import polars as pl
 from .core import SynthkitError, TeacherError
@@ -408,18 +408,42 @@ def _run_args(sub):
     _recipe_args(r)
     r.set_defaults(run=_run)
 
+# %% ../nbs/10_cli.ipynb #5ee9d36d
+def _first_served(base_url:str|None)->str:
+    "The first model a server lists at /v1/models (the demo's model when `--model` is not given)."
+    from synthkit.openai_teacher import OpenAITeacher
+    t = OpenAITeacher('', base_url=base_url, cache=False, progress=False)
+    async def ask():
+        try: return await t.served_models()
+        finally: await t.aclose()
+    if served := asyncio.run(ask()): return served[0]
+    raise TeacherError(f'{t.base_url} did not list its models at /v1/models',
+                       fix='check that the server is running there, or name the model with --model M')
+
+def _demo_teacher(a)->str:
+    "The demo's teacher spec: `--teacher`; with `--base-url` or `--model`, an `openai` teacher; else the embedded one."
+    if not (a.base_url or a.model): return a.teacher or 'local'
+    kind, _, named = (a.teacher or 'openai').partition(':')
+    if kind != 'openai':
+        raise TeacherError(f'--base-url/--model with --teacher {a.teacher}', fix='they are for openai[:MODEL] teachers')
+    return f'openai:{a.model or named or _first_served(a.base_url)}'
+
 # %% ../nbs/10_cli.ipynb #5d911593
 def _demo(a)->int:
-    a.seeds, a.teacher, a.strategy, a.quota = 'support_requests', a.teacher or 'local', 'quotas', 'balance'
+    a.seeds, a.teacher, a.strategy, a.quota = 'support_requests', _demo_teacher(a), 'quotas', 'balance'
     a.text_col = a.label_col = a.budget_usd = None
     a.topic = a.topic or 'customer messages to a bank'
     return _run(a)
 
 def _demo_args(sub):
     "The `demo` subcommand's arguments: `run`'s, with the seeds, the strategy and the quota fixed."
-    d = sub.add_parser('demo', help='the offline demo: grow the bundled support requests with the embedded teacher')
+    d = sub.add_parser('demo', help='grow the bundled support requests: with the embedded teacher (offline), '
+                                    'or with a server of your own (--base-url)')
     d.add_argument('--n', type=int, default=45); d.add_argument('--out', default='synthkit-demo')
     d.add_argument('--teacher', default=None, help='default: local (the embedded model, no key, no network)')
+    d.add_argument('--base-url', help='an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (or OpenAI)')
+    d.add_argument('--model', help='with --base-url: the model to ask for (default: the first the server lists)')
+    d.add_argument('--endpoint', choices=['chat', 'completion'], help='with --base-url: chat (default) or completion')
     d.add_argument('--topic', default=None); d.add_argument('--seed', type=int, default=0)
     d.add_argument('--max-rounds', type=int, default=3)
     d.add_argument('--judges', choices=JUDGES, default='default')

@@ -4,12 +4,13 @@
 
 # %% ../nbs/02c_openai.ipynb #7ed7288f
 from __future__ import annotations
-import asyncio, dataclasses, email.utils, inspect, json, os, time, urllib.parse
-from .core import TeacherError, patch
+import asyncio, dataclasses, email.utils, inspect, json, os, re, time, urllib.parse, warnings
+from .core import TeacherError, SynthkitWarning, patch
 from .teachers import Request, Response, Usage, Teacher, parse_json
 
 # %% auto #0
-__all__ = ['OPENAI_URL', 'DEFAULT_OPENAI_MODEL', 'OPENAI_PRICING', 'OpenAITeacher', 'openai_rate_limits', 'openai_retry_after']
+__all__ = ['OPENAI_URL', 'DEFAULT_OPENAI_MODEL', 'OPENAI_PRICING', 'OpenAITeacher', 'openai_rate_limits', 'openai_retry_after',
+           'openai_duration', 'openai_resets']
 
 # %% ../nbs/02c_openai.ipynb #dd946f55
 OPENAI_URL = 'https://api.openai.com/v1'
@@ -53,6 +54,7 @@ class OpenAITeacher(Teacher):
                  batch:bool|None=None,     # True: OpenAI's Batch API (half price, slower); None: when many, on OpenAI
                  batch_threshold:int=2000, # with batch=None, this many new requests go as a batch
                  batch_poll_s:float=30.0,  # seconds between batch status checks
+                 strict_model:bool=False,  # a model the server does not list at /v1/models is an error (else a warning)
                  max_concurrency:int=16, cache=True, budget_usd=None, progress=True, timeout:float=120.0):
         super().__init__(model, cache, budget_usd, progress)
         if kind not in ('chat', 'completion'):
@@ -71,6 +73,7 @@ class OpenAITeacher(Teacher):
         self._clients, self._tokens, self._answered, self._json_object = {}, [0, 0], 0, False
         self.use_n, self.batch, self.batch_threshold, self.batch_poll_s = use_n, batch, batch_threshold, batch_poll_s
         self._n_ok, self._group_of, self._open, self._stash, self._leading = None, {}, {}, {}, {}
+        self.strict_model, self._served, self._asking, self._warned = strict_model, None, None, False
 
     def __repr__(self):
         return f'OpenAITeacher(model={self.model!r}, kind={self.endpoint!r}, base_url={self.base_url!r})'
@@ -195,13 +198,41 @@ def openai_retry_after(headers)->float|None:
     try: return max(0.0, email.utils.parsedate_to_datetime(headers.get('retry-after')).timestamp() - time.time())
     except (TypeError, ValueError): return None
 
+# %% ../nbs/02c_openai.ipynb #cd01026a
+_DURATION = re.compile(r'(\d+(?:\.\d*)?)(ms|h|m|s)')
+_SECONDS = {'h': 3600.0, 'm': 60.0, 's': 1.0, 'ms': 0.001}
+
+def openai_duration(text)->float|None:
+    "Seconds in a reset time: '1s', '6m0s', '20ms', '1h2m3.5s', or a plain number of seconds (None if neither)."
+    t = '' if text is None else str(text).strip()
+    try: return float(t)
+    except ValueError: pass
+    parts = _DURATION.findall(t)
+    if not parts or ''.join(n + u for n, u in parts) != t: return None
+    return sum(float(n) * _SECONDS[u] for n, u in parts)
+
+# %% ../nbs/02c_openai.ipynb #dca1ced6
+def openai_resets(headers)->dict:
+    "{'requests': s, 'tokens': s}: how soon each limit is full again, from `x-ratelimit-reset-*`, where given."
+    h = headers if headers is not None else {}
+    out = {k: openai_duration(h.get(f'x-ratelimit-reset-{k}')) for k in ('requests', 'tokens')}
+    return {k: v for k, v in out.items() if v is not None}
+
+def _follow_resets(buckets:dict, limits:dict, resets:dict):
+    "Refill each bucket at its server's rate, (limit - remaining) / reset, where the server's bucket is half spent."
+    for k, (lim, rem) in limits.items():
+        b, reset = buckets.get(k), resets.get('requests' if k == 'requests' else 'tokens')
+        if b is not None and reset and reset > 0 and rem <= lim / 2: b.per_s = (lim - rem) / reset
+
 # %% ../nbs/02c_openai.ipynb #7402b5e2
 @patch
 def _heard(self:OpenAITeacher, headers):
-    "Give a reply's rate limits to the call layer; with none, leave pacing to its adaptive concurrency."
+    "Give a reply's rate limits and resets to the call layer; with none, leave pacing to its adaptive concurrency."
     i, o = self._tokens
     limits = openai_rate_limits(headers, i / (i + o) if i + o else 0.5)
-    if limits and self.observe: self.observe(limits)
+    if limits and self.observe:
+        self.observe(limits)
+        _follow_resets(self.limiter.buckets, limits, openai_resets(headers))
     elif not limits and hasattr(self, 'limiter'): self.limiter.opened = True
 
 # %% ../nbs/02c_openai.ipynb #c59700e3
@@ -209,10 +240,11 @@ def _heard(self:OpenAITeacher, headers):
 async def ask(self:OpenAITeacher, req:Request, n:int=1)->list[Response]:
     "One raw call through the SDK for `n` choices; the reply's rate-limit headers go to the call layer."
     import openai
+    await self.check_model()
     api = self.client.chat.completions if self.endpoint == 'chat' else self.client.completions
     try: raw = await api.with_raw_response.create(**self.body(req), **({'n': n} if n > 1 else {}))
     except openai.NotFoundError as e:
-        e.models = await self.served_models()      # for the error message
+        e.models = self._served or await self.served_models()      # for the error message
         raise
     out = raw.parse()
     if inspect.isawaitable(out): out = await out
@@ -221,6 +253,7 @@ async def ask(self:OpenAITeacher, req:Request, n:int=1)->list[Response]:
     self._tokens[1] += rs[0].usage.output_tokens
     self._answered += 1
     self._heard(raw.headers)
+    self._answered_anyway()
     return rs
 
 # %% ../nbs/02c_openai.ipynb #7c641799
@@ -229,6 +262,33 @@ async def served_models(self:OpenAITeacher)->list[str]|None:
     "The model names the server lists at /v1/models (None when it does not answer)."
     try: return [m.id async for m in self.client.models.list()]
     except Exception: return None
+
+# %% ../nbs/02c_openai.ipynb #2bb2e5a7
+@patch
+async def check_model(self:OpenAITeacher)->list[str]|None:
+    "The models the server lists at /v1/models, asked once; with `strict_model`, one it does not list is an error."
+    if self._served is None:
+        loop = asyncio.get_running_loop()
+        if self._asking is None or self._asking.get_loop() is not loop:
+            self._asking = loop.create_task(self.served_models())
+        self._served = await asyncio.shield(self._asking)      # None (no answer): asked again by the next run
+    if self._served and self.model not in self._served and self.strict_model:
+        raise TeacherError(self._unlisted(), fix=f'pass model="{self._served[0]}" (or strict_model=False to send it)')
+    return self._served
+
+@patch
+def _unlisted(self:OpenAITeacher)->str:
+    served = ', '.join(self._served[:20])
+    return f'{self.base_url} does not list model "{self.model}" at /v1/models (it serves {served})'
+
+@patch
+def _answered_anyway(self:OpenAITeacher):
+    "Warn, once, that the server answered for a model it does not list: with the model it has loaded."
+    if self._warned or not self._served or self.model in self._served: return
+    self._warned = True
+    warnings.warn(SynthkitWarning(f'{self._unlisted()}, and answered anyway, as servers that answer any name do '
+                                  '(llama.cpp, Ollama, LM Studio): with the model they have loaded. Pass '
+                                  f'model="{self._served[0]}" to name it, or strict_model=True to refuse'))
 
 # %% ../nbs/02c_openai.ipynb #c0e86928
 @patch
@@ -302,6 +362,7 @@ def batch_parts(self:OpenAITeacher, pending:dict)->list[dict]:
 @patch
 async def batch_submit(self:OpenAITeacher, items:dict)->str:
     "Upload {custom_id: Request} as one JSONL file and start a batch on it; returns the batch's id."
+    await self.check_model()
     data = b''.join(self.batch_line(k, r) for k, r in items.items())
     f = await self.client.files.create(file=('synthkit-batch.jsonl', data, 'application/jsonl'), purpose='batch')
     b = await self.client.batches.create(input_file_id=f.id, endpoint=_PATHS[self.endpoint], completion_window='24h',
@@ -422,9 +483,14 @@ def _status_verdict(self:OpenAITeacher, exc):
 def classify(self:OpenAITeacher, exc:Exception):
     "What a failed `send` means: ('retry', wait_s, why) | ('fail', why) | ('fatal', TeacherError)."
     import openai
+    if isinstance(exc, TeacherError): return ('fatal', exc)            # found before sending (`strict_model`)
     if isinstance(exc, openai.APIStatusError): return self._status_verdict(exc)
+    if isinstance(exc, openai.APITimeoutError):
+        return ('retry', None, f'no reply from {self.base_url} within timeout={self.timeout:g}s (a slow server '
+                               'wants a larger timeout=)')
     if isinstance(exc, openai.APIConnectionError):
-        if _refused(exc) and not self._answered: return ('fatal', self._nobody_there())
-        return ('retry', None, 'connection')
+        if not _refused(exc): return ('retry', None, 'connection')
+        if not self._answered: return ('fatal', self._nobody_there())
+        return ('retry', None, f'connection refused at {self.base_url}: the server has stopped')
     if isinstance(exc, (asyncio.TimeoutError, ConnectionError)): return ('retry', None, 'connection')
     return ('fail', f'{type(exc).__name__}: {exc}'[:500])

@@ -4,18 +4,28 @@ POST /v1/chat/completions, POST /v1/completions (with `n` choices; `n_choices=Fa
 does), GET /v1/models, and the Batch API: POST /v1/files (multipart upload), GET /v1/files/{id}/content, POST /v1/batches,
 GET /v1/batches/{id}, POST /v1/batches/{id}/cancel. A batch's lines go through the same completion handler when it is
 first retrieved after `hold` is cleared; its output file lists them in reverse order (the join must use `custom_id`). With OpenAI's rate-limit headers
-(`x-ratelimit-limit-requests`, `-remaining-requests`, `-limit-tokens`, `-remaining-tokens`, `-reset-*`; `headers=False`
-leaves them out, as a local server does) and scripted faults by the index of the completion request:
+(`x-ratelimit-limit-requests`, `-remaining-requests`, `-limit-tokens`, `-remaining-tokens`, and `-reset-*` as OpenAI
+writes them, "1m2.5s" or "120ms", consistent with a limit refilled evenly over a minute; `headers=False` leaves them out,
+as a local server does; `announce={...}` sends those headers instead) and scripted faults by the index of the completion
+request:
 
     FakeOpenAI(script={0: {'status': 429, 'retry_after': 1}, 3: 500, 5: 'drop'})
 
 Errors have OpenAI's shape: {"error": {"message", "type", "code"}}. A model not in `models` is a 404 (model_not_found),
-a prompt longer than `context` tokens a 400 (context_length_exceeded), a key not in `keys` a 401. Tokens are words."""
+a prompt longer than `context` tokens a 400 (context_length_exceeded), a key not in `keys` a 401; `any_model=True` answers
+any name, as llama.cpp's server does. Tokens are words. `record=False` keeps no copy of each request (for long benchmarks:
+`requests` stays empty, `answered` counts bodies by hash)."""
 import email.parser, email.policy, itertools, json, random, threading, time
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def words(text) -> int: return len(str(text).split())
+
+def duration(seconds: float) -> str:
+    "A reset time as OpenAI writes it: '120ms', '1s', '6m0s', '1m2.5s'."
+    if seconds < 1: return f'{round(seconds * 1000)}ms'
+    m, s = divmod(seconds, 60)
+    return (f'{int(m)}m' if m else '') + f'{round(s, 3):g}s'
 
 def said(content) -> str:
     "A message's content as text (a string or a list of text parts)."
@@ -56,7 +66,10 @@ class FakeOpenAI:
                  window_s=60.0,           # the limits hold over this many seconds (rpm * window_s / 60 requests per window)
                  bucket=False,            # enforce as token buckets holding `window_s` of the limits, refilled continuously
                  p_500=0.0, p_drop=0.0,   # random faults per completion request (500, a dropped connection), seeded
-                 seed=0):
+                 seed=0,
+                 any_model=False,         # answer any model name (llama.cpp's server does), still listing `models`
+                 announce=None,           # rate-limit headers to send in place of the computed ones
+                 record=True):            # keep each request in `requests` (False: for long benchmarks)
         self.models, self.reply, self.headers, self.rpm, self.tpm = list(models), reply, headers, rpm, tpm
         self.enforce, self.script, self.keys, self.context, self.latency = enforce, dict(script or {}), keys, context, latency
         self.requests, self.statuses, self.answered = [], Counter(), Counter()
@@ -64,6 +77,7 @@ class FakeOpenAI:
         self.n_choices, self.hold, self.files, self.batches, self.ids = n_choices, hold, {}, {}, itertools.count()
         self.window_s, self.p_500, self.p_drop, self.rng = window_s, p_500, p_drop, random.Random(seed)
         self.bucket, self.levels, self.filled = bucket, [rpm * window_s / 60, tpm * window_s / 60], time.time()
+        self.any_model, self.announce, self.record = any_model, announce, record
 
     def __enter__(self):
         self.server = _Server(('127.0.0.1', 0), _Handler)
@@ -87,19 +101,21 @@ class FakeOpenAI:
         self.filled = now
 
     def limits(self, now: float) -> dict:
-        "The rate-limit headers after the requests of the last minute."
+        "The rate-limit headers after the requests of the last minute (or the bucket's state)."
+        if not self.headers: return {}
+        if self.announce is not None: return dict(self.announce)
+        share = self.window_s / 60
         if self.bucket:
             self.refill(now)
-            share = self.window_s / 60
-            return {'x-ratelimit-limit-requests': str(self.rpm), 'x-ratelimit-remaining-requests': str(int(self.levels[0] / share)),
-                    'x-ratelimit-limit-tokens': str(self.tpm), 'x-ratelimit-remaining-tokens': str(int(self.levels[1] / share)),
-                    'x-ratelimit-reset-requests': '1s', 'x-ratelimit-reset-tokens': '6m0s'} if self.headers else {}
-        while self.window and self.window[0][0] < now - self.window_s: self.window.popleft()
-        used, share = sum(t for _, t in self.window), self.window_s / 60
-        left_r, left_t = self.rpm * share - len(self.window), self.tpm * share - used
-        return {'x-ratelimit-limit-requests': str(self.rpm), 'x-ratelimit-remaining-requests': str(max(0, int(left_r / share))),
-                'x-ratelimit-limit-tokens': str(self.tpm), 'x-ratelimit-remaining-tokens': str(max(0, int(left_t / share))),
-                'x-ratelimit-reset-requests': '1s', 'x-ratelimit-reset-tokens': '6m0s'} if self.headers else {}
+            left_r, left_t = self.levels
+        else:
+            while self.window and self.window[0][0] < now - self.window_s: self.window.popleft()
+            left_r, left_t = self.rpm * share - len(self.window), self.tpm * share - sum(t for _, t in self.window)
+        rem_r, rem_t = max(0, int(left_r / share)), max(0, int(left_t / share))
+        return {'x-ratelimit-limit-requests': str(self.rpm), 'x-ratelimit-remaining-requests': str(rem_r),
+                'x-ratelimit-limit-tokens': str(self.tpm), 'x-ratelimit-remaining-tokens': str(rem_t),
+                'x-ratelimit-reset-requests': duration((self.rpm - rem_r) * 60 / self.rpm),
+                'x-ratelimit-reset-tokens': duration((self.tpm - rem_t) * 60 / self.tpm)}
 
     def send(self, h, status: int, body: dict, extra: dict | None = None):
         data = json.dumps(body).encode()
@@ -119,7 +135,8 @@ class FakeOpenAI:
         body = {} if multipart or not raw else json.loads(raw)
         path = h.path.split('?')[0]
         rec = {'method': method, 'path': path, 'headers': {k.lower(): v for k, v in h.headers.items()}, 'body': body}
-        with self.lock: self.requests.append(rec)
+        if self.record:
+            with self.lock: self.requests.append(rec)
         key = rec['headers'].get('authorization', '').removeprefix('Bearer ')
         if self.keys is not None and key not in self.keys:
             return self.error(h, 401, 'Incorrect API key provided.', 'invalid_api_key')
@@ -162,7 +179,7 @@ class FakeOpenAI:
 
     def result(self, path: str, body: dict):
         "(status, body, headers) of one completion request (over HTTP, or a batch's line)."
-        if body.get('model') not in self.models:
+        if body.get('model') not in self.models and not self.any_model:
             return self.failure(404, f'The model `{body.get("model")}` does not exist or you do not have access to it.', 'model_not_found')
         chat = path.endswith('chat/completions')
         prompt = ' '.join(said(m.get('content')) for m in body.get('messages', [])) if chat else str(body.get('prompt', ''))
@@ -204,7 +221,8 @@ class FakeOpenAI:
             choice = {'index': i, 'finish_reason': finish, 'logprobs': None}
             choices.append(choice | ({'message': {'role': 'assistant', 'content': text}} if chat else {'text': text}))
             used += words(text)
-        with self.lock: self.answered[json.dumps(body, sort_keys=True)] += 1
+        key = json.dumps(body, sort_keys=True)
+        with self.lock: self.answered[key if self.record else hash(key)] += 1
         return {'id': f'cmpl-{self.n}', 'object': 'chat.completion' if chat else 'text_completion', 'created': int(time.time()),
                 'model': body['model'], 'choices': choices,
                 'usage': {'prompt_tokens': p, 'completion_tokens': used, 'total_tokens': p + used}}

@@ -42,7 +42,8 @@ def test_run_through_a_server_writes_rows_and_manifest_never_the_key(tmp_path):
         sent, first = len(completions(fake)), p
         again = synthkit(*args, env_extra={'OPENAI_API_KEY': KEY})
         assert again.returncode == 0, again.stderr
-        assert len(completions(fake)) == sent and len(fake.requests) == sent   # the re-run sent nothing
+        assert len(completions(fake)) == sent and len(fake.requests) == sent + 1   # the re-run sent nothing at all
+    assert [r['path'] for r in fake.requests].count('/v1/models') == 1         # the first run looked once
     assert sent > 0 and all(r['path'] == '/v1/chat/completions' for r in completions(fake))
     acc = pl.read_parquet(out/'accepted.parquet')
     assert acc.height == 12 and set(acc['source']) == {'synthetic'} and acc['text'].str.starts_with('Message ').all()
@@ -84,3 +85,27 @@ def test_mistakes_end_in_one_line_with_the_fix(tmp_path):
     p = synthkit('run', 'support_requests', '--n', '3', '--teacher', 'openai:m', '--base-url', url,
                  '--out', str(tmp_path/'c'))
     assert p.returncode == 2 and f'nothing is listening at {url}' in p.stderr and 'Traceback' not in p.stderr
+
+def test_demo_against_a_server_takes_its_first_model_or_the_one_named(tmp_path):
+    with FakeOpenAI(models=['my-served-model', 'gpt-test'], reply=reply) as fake:
+        p = synthkit('demo', '--n', '6', '--base-url', fake.url, '--out', str(tmp_path/'first'))
+        assert p.returncode == 0, p.stderr
+        asked = {r['body']['model'] for r in completions(fake)}
+        q = synthkit('demo', '--n', '6', '--base-url', fake.url, '--model', 'gpt-test', '--out', str(tmp_path/'named'))
+        assert q.returncode == 0, q.stderr
+    assert asked == {'my-served-model'} and {r['body']['model'] for r in completions(fake)} == asked | {'gpt-test'}
+    for out, model in [('first', 'my-served-model'), ('named', 'gpt-test')]:
+        m = json.loads((tmp_path/out/'manifest.json').read_text())
+        assert (m['seeds'], m['teacher'], m['model'], m['base_url'], m['quota']) == \
+               ('support_requests', f'openai:{model}', model, fake.url, 'balance')
+        assert m['counts']['accepted'] == 6 and m['calls'] > 0 and m['cost_usd'] == 0
+        assert pl.read_parquet(tmp_path/out/'accepted.parquet')['text'].str.starts_with('Message ').all()
+    assert '6 rows accepted' in p.stdout and 'warning' not in p.stderr
+
+def test_demo_mistakes_with_a_server_end_in_one_line(tmp_path):
+    url = f'http://127.0.0.1:{_closed_port()}/v1'
+    p = synthkit('demo', '--base-url', url, '--out', str(tmp_path/'a'))
+    assert p.returncode == 2 and f'{url} did not list its models' in p.stderr and '--model' in p.stderr
+    assert 'Traceback' not in p.stderr
+    p = synthkit('demo', '--base-url', url, '--teacher', 'local', '--out', str(tmp_path/'b'))
+    assert p.returncode == 2 and 'they are for openai[:MODEL] teachers' in p.stderr

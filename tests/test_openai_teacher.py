@@ -1,9 +1,9 @@
 """OpenAITeacher through the real openai SDK, over real HTTP: against the fake OpenAI API (faults, limits, errors) and
 against a real llama.cpp server (llama-cpp-python[server]) running the bundled model. Nothing leaves 127.0.0.1."""
-import json, os, pickle, socket, subprocess, sys, time, urllib.request
+import json, os, pickle, re, socket, subprocess, sys, time, urllib.request, warnings
 from pathlib import Path
 import pytest
-from synthkit.core import TeacherError
+from synthkit.core import TeacherError, CallError, BudgetError, SynthkitWarning
 from synthkit.teachers import Request
 from synthkit.openai_teacher import OpenAITeacher, OPENAI_PRICING
 from synthkit.calls import CallCache
@@ -169,30 +169,34 @@ def test_a_self_hosted_server_costs_nothing(tmp_path, recwarn):
 def _free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-@pytest.fixture(scope='module')
-def llama_server():
+def start_llama(port: int):
+    "llama.cpp's server (llama-cpp-python[server]) with the bundled model on 127.0.0.1:`port`: (process, url, served model, log)."
     try: import llama_cpp.server.app  # noqa: F401
     except ImportError as e: pytest.skip(f'llama-cpp-python[server] is not installed ({e}): pip install "llama-cpp-python[server]"')
     from synthkit.local import bundled_gguf
-    port, model = _free_port(), bundled_gguf()
-    log = open(Path(os.environ.get('TMPDIR', '/tmp'))/f'llama-server-{port}.log', 'w')
-    p = subprocess.Popen([sys.executable, '-m', 'llama_cpp.server', '--model', str(model), '--host', '127.0.0.1', '--port', str(port),
-                          '--n_ctx', '2048'], stdout=log, stderr=subprocess.STDOUT)
+    log = open(Path(os.environ.get('TMPDIR', '/tmp'))/f'llama-server-{port}.log', 'a')
+    p = subprocess.Popen([sys.executable, '-m', 'llama_cpp.server', '--model', str(bundled_gguf()), '--host', '127.0.0.1',
+                          '--port', str(port), '--n_ctx', '2048'], stdout=log, stderr=subprocess.STDOUT)
     url, deadline = f'http://127.0.0.1:{port}/v1', time.monotonic() + 180
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + '/models', timeout=2) as r: served = json.load(r)['data'][0]['id']; break
-            except OSError:
-                if p.poll() is not None or time.monotonic() > deadline:
-                    log.flush(); raise RuntimeError(f'llama.cpp server did not start: {Path(log.name).read_text()[-2000:]}')
-                time.sleep(0.5)
-        yield url, served
-    finally:
-        p.terminate()
-        try: p.wait(10)
-        except subprocess.TimeoutExpired: p.kill(); p.wait()
-        log.close()
+    while True:
+        try:
+            with urllib.request.urlopen(url + '/models', timeout=2) as r: return p, url, json.load(r)['data'][0]['id'], log
+        except OSError:
+            if p.poll() is not None or time.monotonic() > deadline:
+                stop_llama(p, log); raise RuntimeError(f'llama.cpp server did not start: {Path(log.name).read_text()[-2000:]}')
+            time.sleep(0.5)
+
+def stop_llama(p, log):
+    p.terminate()
+    try: p.wait(10)
+    except subprocess.TimeoutExpired: p.kill(); p.wait()
+    log.close()
+
+@pytest.fixture(scope='module')
+def llama_server():
+    p, url, served, log = start_llama(_free_port())
+    try: yield url, served
+    finally: stop_llama(p, log)
 
 def test_real_llama_cpp_server_completion_and_chat(llama_server, tmp_path):
     url, served = llama_server
@@ -322,3 +326,114 @@ def test_real_llama_cpp_server_samples_one_request_each(llama_server):
     t = OpenAITeacher('gemma-3-270m', base_url=url, kind='completion', cache=False, progress=False, max_concurrency=2)
     rs = t.complete([Request('A list of fruits: apple,', sample=i, temperature=1.0, seed=3, max_tokens=6) for i in range(4)])
     assert all(r.ok and r.text for r in rs) and t._n_ok is False and t.ledger.to_frame()['calls'].sum() == 4
+
+# A model the server does not list: servers that answer any name (llama.cpp, Ollama) are caught by one look at /v1/models.
+
+def test_an_unlisted_model_is_warned_of_once_or_refused_when_strict(tmp_path):
+    with FakeOpenAI(models=['llama-3.1-8b', 'qwen2.5-7b'], any_model=True) as fake:
+        listed = r'does not list model "gpt-test" at /v1/models \(it serves llama-3.1-8b, qwen2.5-7b\), and answered anyway'
+        with pytest.warns(SynthkitWarning, match=listed):
+            rs = teacher(fake, tmp_path, max_concurrency=4).complete([f'prompt {i}' for i in range(6)])
+        assert all(r.ok for r in rs) and len([r for r in fake.requests if r['path'] == '/v1/models']) == 1
+        sent = len(completions(fake))
+        with pytest.raises(TeacherError, match='does not list model "gpt-test".*pass model="llama-3.1-8b"'):
+            teacher(fake, tmp_path/'strict', strict_model=True, max_concurrency=4).complete([f'other {i}' for i in range(6)])
+        assert len(completions(fake)) == sent                               # refused before anything was sent
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')
+            teacher(fake, tmp_path/'named', model='qwen2.5-7b', strict_model=True).complete(['hi'])
+
+def test_real_llama_cpp_server_answers_any_name_so_the_list_is_checked(llama_server):
+    url, served = llama_server
+    with pytest.warns(SynthkitWarning, match=f'does not list model "no-such-model" at /v1/models \\(it serves {re.escape(served)}\\)'):
+        r = OpenAITeacher('no-such-model', base_url=url, kind='completion', cache=False, progress=False).complete(
+            [Request('The capital of France is', max_tokens=4, temperature=0.0)])[0]
+    assert r.ok                                                           # llama.cpp answered it with its own model
+    strict = OpenAITeacher('no-such-model', base_url=url, kind='completion', cache=False, progress=False, strict_model=True)
+    with pytest.raises(TeacherError, match=f'pass model="{served}"'): strict.complete(['The capital of France is'])
+    assert strict.ledger.to_frame()['calls'].sum() == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        named = OpenAITeacher(served, base_url=url, kind='completion', cache=False, progress=False)
+        assert named.complete([Request('Two and two make', max_tokens=3, temperature=0.0)])[0].ok
+
+# The server killed mid-run: a clear stop, nothing answered lost, and a rerun pays only what was missing.
+
+def test_real_llama_cpp_server_killed_mid_generate_then_resumed(tmp_path):
+    from synthkit.generate import generate
+    port, cache = _free_port(), tmp_path/'calls.sqlite'
+    p, url, served, log = start_llama(port)
+    def run():
+        t = OpenAITeacher(served, base_url=url, kind='completion', cache=cache, progress=False, max_concurrency=2)
+        t.backoff_s, t.stop_after = 0.02, 6
+        return t
+    first, answered = run(), []
+    def kill_after_three(req, resp):
+        answered.append(resp)
+        if len(answered) == 3: p.kill()
+    first.listeners = [kill_after_three]
+    try:
+        with pytest.warns(SynthkitWarning, match=f'generation stopped early.*connection refused at {url}: the server has stopped'):
+            generate('support_requests', first, n=4, max_rounds=1, seed=0)
+        p.wait(); log.close()
+        ok = int(first.ledger.to_frame()['calls'].sum() - first.ledger.to_frame()['failed'].sum())
+        assert ok >= 3 and len(CallCache(cache)) == ok                      # every answer before the kill is kept
+        p, url2, _, log = start_llama(port)                                  # the server is back, at the same address
+        assert url2 == url
+        again = run()
+        rows = generate('support_requests', again, n=4, max_rounds=1, seed=0)
+        third = run()
+        generate('support_requests', third, n=4, max_rounds=1, seed=0)
+    finally: stop_llama(p, log)
+    led, all_ = again.ledger.to_frame(), third.ledger.to_frame()
+    total = int(all_['cached'].sum())
+    assert rows['keep'].sum() > 0 and all_['calls'].sum() == 0              # the third run is all cache
+    assert led['cached'].sum() == ok and led['calls'].sum() == total - ok   # the rerun paid only the missing calls
+    print(f'killed after {ok} of {total} calls answered; the rerun paid {led["calls"].sum()} and found {led["cached"].sum()} cached')
+
+# Slow replies, and a budget that stops the run: on the fake.
+
+def test_a_reply_slower_than_the_timeout_is_retried_then_stops_clearly(tmp_path):
+    with FakeOpenAI(latency=1.5) as fake:
+        t = teacher(fake, tmp_path, timeout=0.2, max_concurrency=1)
+        t.stop_after = 3
+        with pytest.raises(CallError, match=r'3 consecutive failed calls \(last: no reply from .* within timeout=0.2s.*timeout='
+                                            ) as e: t.complete(['hello', 'there'])
+    assert len(completions(fake)) == 3 and e.value.results == [None, None]   # tried as the stop rule says, nothing kept
+    assert len(CallCache(tmp_path/'calls.sqlite')) == 0
+
+def test_a_slow_reply_within_the_timeout_completes(tmp_path):
+    with FakeOpenAI(latency=0.4) as fake:
+        t = teacher(fake, tmp_path, timeout=5, max_concurrency=4)
+        rs = t.complete([f'prompt {i}' for i in range(8)])
+    assert all(r.ok for r in rs) and len(completions(fake)) == 8 and fake.paid() == 8
+
+def test_a_budget_stops_before_overspending_and_the_rerun_resumes_from_cache(tmp_path):
+    dear = {'gpt-test': (1000.0, 2000.0, 1000.0, 100.0)}              # $ per million tokens: a few cents a call
+    prompts = [f'Write request number {i} about a lost card' for i in range(12)]
+    with FakeOpenAI() as fake:
+        t = teacher(fake, tmp_path, pricing=dear, budget_usd=0.15, max_concurrency=4)
+        with pytest.raises(BudgetError, match='past the budget of \\$0.15') as e: t.complete(prompts, max_tokens=8)
+        spent, done = t.ledger.total_usd, [r for r in e.value.results if r is not None]
+        assert 0 < spent <= 0.15 and f"spent ${spent:.4f} in all" in str(e.value)
+        assert 0 < len(done) < 12 and fake.paid() == len(done) == len(CallCache(tmp_path/'calls.sqlite'))
+        more = teacher(fake, tmp_path, pricing=dear, budget_usd=1.0, max_concurrency=4)
+        rs = more.complete(prompts, max_tokens=8)
+    assert all(r.ok for r in rs) and sum(r.cached for r in rs) == len(done)
+    assert fake.paid() == 12 and fake.duplicates() == {} and more.ledger.to_frame()['calls'].sum() == 12 - len(done)
+
+# OpenAI's reset times feed the buckets' refill.
+
+def test_reset_headers_set_the_buckets_refill(tmp_path):
+    says = {'x-ratelimit-limit-requests': '600', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-limit-tokens': '10000000',
+            'x-ratelimit-remaining-tokens': '10000000'}
+    took = {}
+    for name, reset in [('minute', None), ('soon', '50ms')]:
+        with FakeOpenAI(announce=says | ({'x-ratelimit-reset-requests': reset} if reset else {})) as fake:
+            t = teacher(fake, tmp_path/name, max_concurrency=4)
+            t0 = time.monotonic(); rs = t.complete([f'prompt {i}' for i in range(24)]); took[name] = time.monotonic() - t0
+        assert all(r.ok for r in rs)
+        took[name, 'per_s'] = t.limiter.buckets['requests'].per_s
+    assert took['minute', 'per_s'] == 10 and took['soon', 'per_s'] == 600 / 0.05   # nothing left, all back in 50 ms
+    assert took['soon'] < took['minute'] / 2                                      # 24 requests at 10 a second take 2 s
+    assert FakeOpenAI().limits(time.time())['x-ratelimit-reset-requests'] == '0ms'  # a full bucket resets at once
