@@ -12,7 +12,7 @@ from .core import (GenerateError, SynthkitWarning, CallError, COLUMNS, GENERATIO
                            dropped_by, words, one_line, patch)
 from .seeds import load_seeds, sample_fewshot
 from .teachers import Teacher, Request, Response, parse_json
-from .strategies import EVOLUTIONS, DEFAULT_ATTRIBUTES, SYSTEM, Ask, prompt_for, _about
+from .strategies import EVOLUTIONS, DEFAULT_ATTRIBUTES, SYSTEM, Ask, Distinct, prompt_for, _about
 
 # %% auto #0
 __all__ = ['GEN_COLUMNS', 'Shape', 'InstructionShape', 'ChatShape', 'shape_of', 'split_items', 'rouge_l', 'Novelty',
@@ -287,6 +287,7 @@ class _Plan:
     def __post_init__(self):
         self.counter, self.rows, self.kept, self.by_label = itertools.count(), [], defaultdict(list), defaultdict(list)
         self.novelty = Novelty(self.similarity or 1.01)
+        self.bodies = Distinct(self.samples, _grid(None, random.Random(self.seed)))   # no body sent twice
         for r in self.seeds.to_dicts(): self.by_label[r.get('label')].append(r); self.novelty.add(r['text'], r['id'])
     def __repr__(self):
         return (f'_Plan({self.strategy}, {self.style}, {self.per_call} per call x {self.samples}, '
@@ -353,7 +354,9 @@ def listener(self:_Plan, by_req:dict):
 @patch
 def send(self:_Plan, asks:list[Ask])->list[dict]|None:
     "Candidate rows from the answers to `asks` (None when the call layer stopped before any answer)."
-    t, pairs = self.teacher, [prompt_for(a, self.shape, self.style, self.topic, self.max_tokens) for a in asks]
+    made = [self.bodies.request(a, lambda x: prompt_for(x, self.shape, self.style, self.topic, self.max_tokens))
+            for a in asks]
+    t, asks, pairs = self.teacher, [a for a, _ in made], [p for _, p in made]
     listen = self.listener({id(req): (a, lead) for a, (req, lead) in zip(asks, pairs)})
     t.listeners = [f for f in getattr(t, 'listeners', []) if getattr(f, '__name__', '') != 'listen'] + [listen]
     try: resps = t.complete([req for req, _ in pairs])
@@ -552,7 +555,7 @@ def quota_table(batch:pl.DataFrame, targets:dict)->pl.DataFrame:
 # %% ../nbs/04_generate.ipynb #3c51c9d9
 def _suggest_base(teacher:Teacher, shown:str, dimensions, n:int, topic)->dict:
     "A numbered list per dimension, continued by a base model."
-    reqs = [Request(prefix=f'{_about(topic, None).capitalize()}:\n{shown}\n\n'
+    reqs = [Request(prefix=f'{_about(topic, None, of="").capitalize()}:\n{shown}\n\n'
                            f'Different {d}s to consider when writing more of these, common and rare:\n1.',
                     prompt='', max_tokens=12 * n, stop=['\n\n'], sample=i) for i, d in enumerate(dimensions)]
     out = {}
@@ -565,7 +568,7 @@ def _suggest_base(teacher:Teacher, shown:str, dimensions, n:int, topic)->dict:
 def _suggest_json(teacher:Teacher, shown:str, dimensions, n:int, topic)->dict:
     "One JSON object of lists, from an instruction model."
     req = Request(system=SYSTEM, max_tokens=800, prompt=(
-        f'Here are some {_about(topic, None)}:\n{shown}\n\nTo make a varied dataset of more of them, '
+        f'Here are some {_about(topic, None, of="")}:\n{shown}\n\nTo make a varied dataset of more of them, '
         f'suggest {n} values for each of these dimensions: {", ".join(dimensions)}. '
         'Include common cases and rare edge cases. '
         'Answer with a JSON object mapping each dimension to a list of short strings, nothing else.'))
