@@ -51,7 +51,7 @@ def _as_batch(batch)->pl.DataFrame:
 # %% ../nbs/05_judge.ipynb #a7a61355
 def _judges(judges:list, order:bool)->list[Judge]:
     "Judge objects from judges or functions, with distinct names, cheapest first when `order`."
-    js = [j if isinstance(j, Judge) or callable(getattr(j, "verdicts", None)) else RuleJudge(j) for j in judges]
+    js = [j if callable(getattr(j, "verdicts", None)) else RuleJudge(j) for j in judges]   # a Judge, or any with verdicts
     names = [j.name for j in js]
     if len(set(names)) != len(names):
         raise JudgeError(f'two judges are called {[n for n in names if names.count(n) > 1][0]!r}',
