@@ -51,7 +51,7 @@ def _as_batch(batch)->pl.DataFrame:
 # %% ../nbs/05_judge.ipynb #a7a61355
 def _judges(judges:list, order:bool)->list[Judge]:
     "Judge objects from judges or functions, with distinct names, cheapest first when `order`."
-    js = [j if callable(getattr(j, "verdicts", None)) else RuleJudge(j) for j in judges]   # a Judge, or any with verdicts
+    js = [j if callable(getattr(j, 'verdicts', None)) else RuleJudge(j) for j in judges]   # Judge-like, or a rule
     names = [j.name for j in js]
     if len(set(names)) != len(names):
         raise JudgeError(f'two judges are called {[n for n in names if names.count(n) > 1][0]!r}',
@@ -110,7 +110,8 @@ def judge(batch,                    # rows from `generate` (or any frame with a 
 REFUSAL = re.compile(r"\b(as an ai\b|as a language model"
                      r"|i(?:'m| am) (?:sorry|unable)[^.]{0,40}\b(?:can(?:no|')t|unable)"
                      r"|i can(?:no|')t (?:help|assist|provide|comply)|i(?:'m| am) not able to (?:help|assist))", re.I)
-ECHO = re.compile(r'(<example>|</example>|here are (?:some )?examples (?:of|with the label)|write \d+ new|answer with a json'
+ECHO = re.compile(r'(<example>|</example>|here are (?:some )?examples (?:of|with the label)|write \d+ new'
+                  r'|answer with a json'
                   r'|^\s*(?:instruction|input|output)\s*:)', re.I | re.M)
 
 # %% ../nbs/05_judge.ipynb #5b673d2c
