@@ -4,10 +4,10 @@
 
 # %% ../nbs/04b_strategies.ipynb #753cb009
 from __future__ import annotations
-import json, typing
+import itertools, json, typing
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from .core import one_line, patch
+from .core import GenerateError, one_line, patch
 from .teachers import Request
 if typing.TYPE_CHECKING: from synthkit.generate import Shape
 
@@ -29,6 +29,22 @@ DEFAULT_ATTRIBUTES = {
     'style': ['very short and terse', 'detailed and polite', 'informal with typos', 'anxious and rambling'],
     'difficulty': ['a plain, common case', 'an ambiguous case', 'a rare edge case'],
 }
+
+# %% ../nbs/04b_strategies.ipynb #84d78c5f
+def _evolutions(evolutions:list|None)->list:
+    evolutions = evolutions or list(EVOLUTIONS)
+    bad = [e for e in evolutions if e not in EVOLUTIONS]
+    if bad: raise GenerateError(f'unknown evolution(s) {bad}', fix=f'use names from {list(EVOLUTIONS)}')
+    return evolutions
+
+def _grid(attributes, rng)->list[dict]:
+    grid = DEFAULT_ATTRIBUTES if attributes in (None, True) else attributes
+    if not isinstance(grid, dict) or not all(isinstance(v, (list, tuple)) and v for v in grid.values()):
+        raise GenerateError('attributes must be a dict of non-empty lists',
+                            fix='e.g. {"persona": ["a student", "a retiree"], "difficulty": ["easy", "edge case"]}')
+    combos = [dict(zip(grid, c)) for c in itertools.product(*grid.values())]
+    rng.shuffle(combos)
+    return combos
 
 # %% ../nbs/04b_strategies.ipynb #f5bea22b
 @dataclass
@@ -65,14 +81,22 @@ def _base_new(ask:Ask, shape:Shape, topic, max_tokens)->tuple[Request, str]:
     "The next item of a numbered list (texts) or of numbered blocks (tasks, conversations)."
     shown, lead = ask.examples + ask.pool, _LEAD[shape.kind]
     head = _about(topic, ask.label, of='') + (f' ({_attr_words(ask.attributes)})' if ask.attributes else '')
-    if shape.kind == 'text':
-        lines = ''.join(f'{i}. {shape.render(r)}\n' for i, r in enumerate(shown, 1))
-        return Request(prefix=f'{head}:\n{lines}', prompt=f'{len(shown) + 1}.', max_tokens=max_tokens or 64,
-                       stop=['\n'], sample=ask.sample), ''
+    if shape.kind == 'text': return _base_list(ask, topic, max_tokens), ''
     word = {'instruction': 'Task', 'chat': 'Conversation'}[shape.kind]
     blocks = ''.join(f'{word} {i}\n{shape.render(r)}\n\n' for i, r in enumerate(shown, 1))
     return Request(prefix=f'{head}:\n\n{blocks}', prompt=f'{word} {len(shown) + 1}\n{lead}',
                    max_tokens=max_tokens or 256, stop=[f'\n{word} ', '\n\n\n'], sample=ask.sample), lead
+
+# %% ../nbs/04b_strategies.ipynb #448b1df4
+def _in_words(label)->str: return ' '.join(str(label).replace('_', ' ').split())
+
+def _base_list(ask:Ask, topic, max_tokens)->Request:
+    "The next bullet of a list of texts: the label's seeds the shared prefix, earlier kept rows after them."
+    head = (topic or 'Messages') + (f' about {_in_words(ask.label)}' if ask.label is not None else '')
+    head += f' ({_attr_words(ask.attributes)})' if ask.attributes else ''
+    bullets = lambda rs: ''.join(f'- {one_line(r["text"])}\n' for r in rs)
+    return Request(prefix=f'{head}:\n{bullets(ask.examples)}', prompt=f'{bullets(ask.pool)}-',
+                   max_tokens=max_tokens or 64, stop=['\n'], sample=ask.sample)
 
 # %% ../nbs/04b_strategies.ipynb #ee7caf2c
 def _base_rewrite(ask:Ask, shape:Shape, topic, max_tokens)->tuple[Request, str]:
@@ -148,7 +172,7 @@ def prompt_for(ask:Ask,                 # what to ask for
     return Request(prompt=body, system=SYSTEM, max_tokens=max_tokens or min(4096, 200 + 150 * ask.items),
                    sample=ask.sample), ''
 
-# %% ../nbs/04b_strategies.ipynb #95b0e820
+# %% ../nbs/04b_strategies.ipynb #6a0fd000
 def _body(req:Request)->str: return json.dumps([req.system, req.prefix, req.prompt, req.messages], default=str)
 
 class Distinct:
@@ -158,7 +182,7 @@ class Distinct:
         self.sent, self.repeats, self.cases, self.turn = Counter(), repeats, list(cases or []), 0
     def __repr__(self): return f'Distinct({len(self.sent)} bodies, repeats={self.repeats})'
 
-# %% ../nbs/04b_strategies.ipynb #ad9baa64
+# %% ../nbs/04b_strategies.ipynb #38722153
 def _varied(ask:Ask, t:int, case:dict|None)->Ask:
     "The ask's `t`-th variant: its examples rotated by `t`, or (past the rotations) `case` added to its attributes."
     ex = ask.examples
