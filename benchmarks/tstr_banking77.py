@@ -1,76 +1,202 @@
-"""Train-synthetic-test-real on BANKING77 with the embedded teacher.
+"""Train-synthetic-test-real on BANKING77: synthkit's default recipe beside a naive loop, same teacher, seeds and students.
 
-    python benchmarks/tstr_banking77.py [--intents 20] [--seeds 5] [--per-intent 50] [--seed 0] [--strategies quotas,rephrase,rephrase-seeds]
+    python benchmarks/tstr_banking77.py [--intents 20] [--seeds 5] [--per-intent 50] [--draws 0,1] [--gen-seeds 0,1]
+        [--arms naive,default] [--teacher local[:PATH]] [--threads N] [--fresh] [--levers]
 
-Few seeds per intent from ../shared/data/banking77/train.csv (fixed seed); synthetic rows per intent from LocalTeacher in
-three batches (few-shot quotas; evol with the rephrase evolution only; the same from the seeds alone, one round, no novelty
-filter); a TF-IDF + logistic-regression student scored on test.csv. For each batch, with no judges, the default ones and each
-opt-in label judge, it prints macro-F1 for seeds-only, seeds+synthetic and the full real train set (same intents), the share
-of the seeds-only -> full-real gap the synthetic rows close, the judging time, and the generation time. The call cache lives in benchmarks/.cache (delete it to
-measure generation from scratch). Asserts nothing."""
-import argparse, time, warnings
+For every intent draw (`--draws`: the `seed` of banking77.subset, which intents and which seeds) and every generation seed
+(`--gen-seeds`: the teacher's sampling seed and the recipe's choices), each arm makes `--per-intent` rows per intent with
+the same LocalTeacher and is scored by two students trained on seeds + its rows and tested on the real test rows: the
+project's default (`sk.default_student`) and a plain word 1-2-gram TF-IDF + logistic regression. Gap closed: the share of
+the seeds-only -> full-real-train macro-F1 gap the rows close.
+
+Arms:
+  naive           one few-shot completion per row: the intent's name in words and its seeds shuffled as a bullet list,
+                  temperature 0.9, the first line kept, no filter (what a user writes in ten lines)
+  default         `sk.generate(seeds, teacher, n=...)`, as a newcomer types it, judged by `sk.judge`'s defaults inside the
+                  generation loop (as `synthkit run` does); its seconds include the judging
+  quotas, rephrase, rephrase-seeds   the older recipes (strategy quotas with ROUGE-L 0.7; evol rephrase; rephrase of
+                  the seeds alone with no filter), default judges likewise
+  raw             the default prompt with no filter and 1.5x over-generation, one round: the batch `--levers` reads
+
+`--levers` scores selections of every candidate of the default (or raw) batch after the fact (no filter, exact dedup, ROUGE-L 0.7 and a length-fitted
+ROUGE-L, the default judges, and the seed classifier's reading used to keep each intent's best rows), each at the quota.
+
+Each (arm, draw, generation seed) has its own call cache file in `--cache-dir`; `--fresh` deletes it before the arm runs, so
+its seconds are from scratch (without `--fresh`, a repeated run reads its calls from the cache and says so). Prints, and
+asserts nothing."""
+import argparse, math, random, statistics, time, warnings
+from collections import Counter
 from pathlib import Path
 import polars as pl
 import synthkit as sk
+from synthkit.teachers import Request
 from banking77 import subset
 
 ROOT = Path(__file__).resolve().parents[1]
+STUDENTS = ['default', 'bigram']
+
+def bigram_student():
+    "A plain word 1-2-gram TF-IDF + logistic regression."
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(max_iter=1000))
+
+def words(label:str)->str: return ' '.join(label.replace('_', ' ').split())
+
+def naive(seeds, teacher, per_intent:int, gen_seed:int)->pl.DataFrame:
+    "The naive loop: one shuffled few-shot completion per row, no filter."
+    rng, reqs, labels = random.Random(gen_seed), [], []
+    for label in sorted(set(seeds['label'].to_list())):
+        texts = seeds.filter(pl.col('label') == label)['text'].to_list()
+        for i in range(per_intent):
+            shown = rng.sample(texts, len(texts))
+            reqs.append(Request(prompt=f'Messages about {words(label)}:\n' + ''.join(f'- {t}\n' for t in shown) + '-',
+                                max_tokens=64, stop=['\n'], temperature=0.9, sample=i))
+            labels.append(label)
+    texts = [r.text.strip().splitlines()[0].strip() if r.ok and r.text.strip() else '' for r in teacher.complete(reqs)]
+    return pl.DataFrame({'text': texts, 'label': labels}).with_columns(keep=pl.col('text').str.len_chars() > 0)
+
+def recipe(**how):
+    "An arm that runs `sk.generate` with `how`, judged by the default judges inside the loop unless `how` says not."
+    judged = how.pop('judged', True)
+    def arm(seeds, teacher, per_intent, gen_seed):
+        kw = dict(how)
+        if judged: kw['judge'] = lambda df: sk.judge(df, seeds=seeds)
+        return sk.generate(seeds, teacher, n=per_intent * seeds['label'].n_unique(), seed=gen_seed, **kw)
+    return arm
+
+ARMS = {'naive': naive,
+        'default': recipe(),
+        'quotas': recipe(strategy='quotas', quota='uniform', topic='Customer messages to a bank', similarity=0.7),
+        'rephrase': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', topic='Customer messages to a bank'),
+        'rephrase-seeds': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', similarity=None, max_rounds=1,
+                                 overgenerate=1.0, topic='Customer messages to a bank'),
+        'raw': recipe(similarity=None, overgenerate=1.5, max_rounds=1, judged=False)}
+
+def scores(test, seeds, rows, real)->dict:
+    "Gap closed by `rows` for each student."
+    out = {}
+    for s in STUDENTS:
+        cmp = sk.compare_tstr(test, seeds=seeds, synthetic=rows, real=real, student=None if s == 'default' else bigram_student)
+        out[s] = cmp.gap_closed
+    return out
+
+def shortfall(batch, per_intent:int)->list[tuple]:
+    "(intent, kept, why) for intents more than 10% short of their quota, with the commonest reasons of their drops."
+    kept = Counter(batch.filter(pl.col('keep'))['label'].to_list())
+    out = []
+    for l in sorted(set(batch['label'].to_list())):
+        if kept.get(l, 0) >= 0.9 * per_intent: continue
+        why = Counter(str((r or ['?'])[0]).split('(')[0].split(':')[0] for r in
+                      batch.filter((pl.col('label') == l) & ~pl.col('keep'))['reasons'].to_list())
+        out.append((l, kept.get(l, 0), ', '.join(f'{k} x{v}' for k, v in why.most_common(3))))
+    return out
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--intents', type=int, default=20); p.add_argument('--seeds', type=int, default=5)
-    p.add_argument('--per-intent', type=int, default=50); p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--strategies', default='quotas,rephrase,rephrase-seeds', help='which batches to make (comma-separated)')
-    p.add_argument('--cache', default=str(ROOT/'benchmarks'/'.cache'/'tstr_banking77.sqlite'))
+    p.add_argument('--per-intent', type=int, default=50)
+    p.add_argument('--draws', default='0', help='intent draws (the seed of banking77.subset), comma-separated')
+    p.add_argument('--seed', type=int, help='a single draw (the old flag): same as --draws SEED')
+    p.add_argument('--gen-seeds', default='0', help='generation seeds (teacher sampling and recipe), comma-separated')
+    p.add_argument('--arms', default='naive,default', help='comma-separated among ' + ', '.join(ARMS))
+    p.add_argument('--strategies', help='the old flag: arms among quotas,rephrase,rephrase-seeds (added to --arms)')
+    p.add_argument('--teacher', default='local', help='local (the bundled Gemma 3 270M) or local:PATH.gguf')
+    p.add_argument('--threads', type=int, default=None, help="llama.cpp threads (default: every core; 1 is faster on a "
+                   "machine where other work holds the cores)")
+    p.add_argument('--cache-dir', default=str(ROOT/'benchmarks'/'.cache'))
+    p.add_argument('--fresh', action='store_true', help='delete each arm\'s call cache first: seconds from scratch')
+    p.add_argument('--levers', action='store_true', help='score selections of the raw arm after the fact')
     a = p.parse_args()
-    intents, seeds, real, test = subset(a.intents, a.seeds, a.seed)
-    print(f'{len(intents)} intents, {a.seeds} seeds each ({seeds.height} seed rows), {a.per_intent} synthetic rows per intent asked; '
-          f'real train {real.height} rows, test {test.height} rows')
-    teacher = sk.LocalTeacher(cache=a.cache)
-    strategies = {'quotas': ('quotas (few-shot rows per intent)', dict(strategy='quotas')),
-                  'rephrase': ('evol, rephrase only (each seed said again)', dict(strategy='evol', evolutions=['rephrase'])),
-                  'rephrase-seeds': ('evol, rephrase only, seeds as parents, no novelty filter',
-                                     dict(strategy='evol', evolutions=['rephrase'], similarity=None, max_rounds=1, overgenerate=1.0))}
-    strategies = dict(strategies[k.strip()] for k in a.strategies.split(','))
-    for label, how in strategies.items():
-        print(f'\n== {label}')
-        run(seeds, real, test, teacher, a, **how)
+    draws = [a.seed] if a.seed is not None else [int(x) for x in a.draws.split(',')]
+    gens = [int(x) for x in a.gen_seeds.split(',')]
+    arms = [x.strip() for x in a.arms.split(',')] + ([x.strip() for x in a.strategies.split(',')] if a.strategies else [])
+    kind, _, path = a.teacher.partition(':')
+    if kind != 'local': raise SystemExit('--teacher: local or local:PATH.gguf')
+    results = []   # (draw, gen, arm, rows, seconds, {student: gap closed})
+    for d in draws:
+        intents, seeds, real, test = subset(a.intents, a.seeds, d)
+        print(f'\n#### draw {d}: {len(intents)} intents, {a.seeds} seeds each, {a.per_intent} rows per intent asked; '
+              f'real train {real.height} rows, test {test.height} rows')
+        for g in gens:
+            for arm in arms:
+                cache = Path(a.cache_dir)/f'tstr_{arm}_i{a.intents}_d{d}_g{g}_{Path(path).stem if path else "bundled"}.sqlite'
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                if a.fresh: cache.unlink(missing_ok=True)
+                teacher = sk.LocalTeacher(path or None, seed=g, cache=cache, progress=False, n_threads=a.threads)
+                teacher.load()
+                t0 = time.time()
+                with warnings.catch_warnings(record=True) as ws:
+                    warnings.simplefilter('always')
+                    batch = ARMS[arm](seeds, teacher, a.per_intent, g)
+                secs = time.time() - t0
+                led = teacher.ledger.to_frame()
+                kept = batch.filter(pl.col('keep'))
+                sc = scores(test, seeds, kept.select('text', 'label'), real)
+                results.append((d, g, arm, kept.height, secs, sc))
+                print(f'draw {d} gen {g} {arm:<15} kept {kept.height:5d} of {batch.height:5d}  {secs:6.0f}s of generation '
+                      f'({int(led["calls"].sum())} calls, {int(led["cached"].sum())} from the cache)  gap closed: '
+                      + '  '.join(f'{s} {v:.1%}' for s, v in sc.items()), flush=True)
+                for w in ws: print('   warning:', str(w.message)[:300])
+                for l, n, why in shortfall(batch, a.per_intent):
+                    print(f'   short: {l} kept {n} of {a.per_intent}: dropped by {why}')
+                if arm in ('raw', 'default') and a.levers: levers(batch, seeds, real, test, a.per_intent)
+    summary(results)
 
-def run(seeds, real, test, teacher, a, **how):
-    "Generate one batch with `how` and print its TSTR with and without judges, its label accuracy and the ceilings of a perfect judge."
-    t0, before = time.time(), teacher.ledger.to_frame()
-    with warnings.catch_warnings(record=True) as ws:
-        warnings.simplefilter('always')
-        batch = sk.generate(seeds, teacher, n=a.per_intent * seeds['label'].n_unique(), quota='uniform',
-                            topic='Customer messages to a bank', seed=a.seed, **how)
-    gen_s = time.time() - t0
-    for w in ws: print('warning:', w.message)
-    kept, led = batch.filter(pl.col('keep')), teacher.ledger.to_frame()
-    print(f'generated {batch.height} candidates, kept {kept.height} in {gen_s:.0f}s '
-          f'({led["calls"].sum() - before["calls"].sum()} calls, {led["cached"].sum() - before["cached"].sum()} from the cache)')
-    settings = {'no judges': [], 'default judges': sk.default_judges(seeds),
-                'default + label consistency': sk.default_judges(seeds) + [sk.LabelConsistency()],
-                'default + label likelihood': sk.default_judges(seeds) + [sk.LabelLikelihood(teacher)],
-                'default + label fit': sk.default_judges(seeds) + [sk.LabelFit(teacher, topic='Customer messages to a bank')]}
-    for name, js in settings.items():
-        t1 = time.time()
-        syn = sk.judge(kept, js, seeds=seeds).filter(pl.col('keep')) if js else kept
-        took = time.time() - t1
-        cmp = sk.compare_tstr(test, seeds=seeds, synthetic=syn, real=real)
-        f1 = dict(zip(cmp.table['setting'].to_list(), cmp.table['macro_f1'].to_list()))
-        print(f'{name:<28} synthetic rows {syn.height:5d}  macro-F1: ' + '  '.join(f'{k} {v:.3f}' for k, v in f1.items())
-              + f'  gap closed {cmp.gap_closed:.1%}  (judged in {took:.0f}s)')
-    # How good could any judge make these rows? A classifier trained on the full real train set (which no judge has) reads
-    # each synthetic row; the share it files under the intended intent is the rows' label accuracy. Keeping only those rows
-    # is the ceiling a perfect label filter could reach; moving every row to the label it reads as, the ceiling of a perfect relabeller.
-    oracle = sk.default_student(a.seed).fit(real['text'].to_list(), real['label'].to_list())
-    read = oracle.predict(kept['text'].to_list())
-    agree = pl.Series([p == l for p, l in zip(read, kept['label'].to_list())])
-    keep_only = sk.compare_tstr(test, seeds=seeds, synthetic=kept.filter(agree), real=real)
-    relabel = sk.compare_tstr(test, seeds=seeds, synthetic=kept.with_columns(label=pl.Series(list(read))), real=real)
-    print(f'label accuracy of the kept rows (read by a classifier trained on all real rows): {agree.mean():.1%}; '
-          f'ceilings no judge can beat: keeping only those ({int(agree.sum())} rows) closes {keep_only.gap_closed:.1%}, '
-          f'relabelling every row as it reads closes {relabel.gap_closed:.1%}')
-    print(f'generation time {gen_s:.0f}s for {kept.height} kept rows')
+def levers(batch, seeds, real, test, per_intent:int):
+    "Selections of every readable candidate of one batch, each cut to the quota per intent, scored by both students."
+    from synthkit.generate import Novelty
+    readable = ~pl.col('reasons').list.join(' ').str.contains('unreadable|teacher failed|no items')
+    batch = batch.with_columns(keep=readable & (pl.col('text').str.len_chars() > 0), reasons=pl.lit([], dtype=pl.List(pl.String)),
+                               dropped_by=pl.lit(None, dtype=pl.String))
+    batch = batch.select([c for c in batch.columns if c in ('id', 'text', 'label', 'kind', 'source', 'keep', 'reasons', 'dropped_by')])
+    def cut(df): return df.filter(pl.col('keep')).group_by('label', maintain_order=True).head(per_intent)
+    def rouge(df, fit):
+        nov, keep = Novelty(0.7), []
+        for r in seeds.to_dicts(): nov.add(r['text'], r['id'])
+        for t in df['text'].to_list():
+            n = len(t.split()); thr = 0.7 if not fit else min(1.0, 0.7 + 0.3 * max(0, 12 - n) / 10)
+            s, _ = nov.check(t); ok = s < thr; keep.append(ok)
+            if ok: nov.add(t, str(len(keep)))
+        return df.with_columns(keep=pl.Series(keep) & pl.col('keep'))
+    from synthkit.labels import _seed_classifier
+    clf = _seed_classifier(seeds); classes = list(clf.classes_)
+    P = clf.predict_proba(batch['text'].to_list())
+    own = [P[i, classes.index(l)] for i, l in enumerate(batch['label'].to_list())]
+    ranked = batch.with_columns(fit=pl.Series(own)).sort('fit', descending=True)
+    sel = {'all rows, no filter': batch,
+           'exact dedup': batch.with_columns(keep=~pl.col('text').str.to_lowercase().is_duplicated() | pl.col('text').str.to_lowercase().is_first_distinct()),
+           'ROUGE-L 0.7': rouge(batch, False), 'ROUGE-L fitted to length': rouge(batch, True),
+           'default judges': sk.judge(batch, seeds=seeds),
+           'seed classifier best per intent': ranked,
+           'default judges, then seed classifier best': sk.judge(ranked, seeds=seeds)}
+    for name, df in sel.items():
+        rows = cut(df)
+        print(f'   lever {name:<42} rows {rows.height:5d}  ' + '  '.join(f'{s} {v:.1%}' for s, v in
+                                                                      scores(test, seeds, rows.select('text', 'label'), real).items()))
+
+def summary(results):
+    "Mean and spread per arm and student over draws and generation seeds, and the default/naive ratios per draw."
+    print('\n#### summary (mean ± sd over draws x generation seeds)')
+    arms = list(dict.fromkeys(r[2] for r in results))
+    for arm in arms:
+        rs = [r for r in results if r[2] == arm]
+        sd = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0
+        line = f'{arm:<15} runs {len(rs)}  rows {statistics.mean(r[3] for r in rs):6.0f}  seconds {statistics.mean(r[4] for r in rs):6.0f} ± {sd([r[4] for r in rs]):4.0f}'
+        for s in STUDENTS:
+            v = [r[5][s] for r in rs if r[5][s] is not None]
+            line += f'  {s} {statistics.mean(v):.1%} ± {sd(v):.1%}' if v else f'  {s} n/a'
+        print(line)
+    if {'naive', 'default'} <= set(arms):
+        print('\n#### default against naive, per draw and generation seed (target: >= 1.3x the gap share, >= +10 points where naive < 30%, seconds <=)')
+        for d, g in dict.fromkeys((r[0], r[1]) for r in results):
+            n = next(r for r in results if r[:3] == (d, g, 'naive')); k = next(r for r in results if r[:3] == (d, g, 'default'))
+            for s in STUDENTS:
+                x, y = n[5][s], k[5][s]
+                need = max(1.3 * x, x + 0.10) if x < 0.30 else 1.3 * x
+                print(f'draw {d} gen {g} {s:<8} naive {x:6.1%}  default {y:6.1%}  ({y - x:+.1%}, x{y / x if x > 0 else float("nan"):.2f}; '
+                      f'needs {need:.1%}: {"met" if y >= need else f"short by {need - y:.1%}"})  seconds {k[4]:.0f} vs {n[4]:.0f} '
+                      f'({"met" if k[4] <= n[4] else f"over by {k[4] - n[4]:.0f}s"})')
 
 if __name__ == '__main__': main()

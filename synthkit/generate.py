@@ -12,11 +12,12 @@ from .core import (GenerateError, SynthkitWarning, CallError, COLUMNS, GENERATIO
                            dropped_by, words, one_line, patch)
 from .seeds import load_seeds, sample_fewshot
 from .teachers import Teacher, Request, Response, parse_json
-from .strategies import EVOLUTIONS, DEFAULT_ATTRIBUTES, SYSTEM, Ask, prompt_for, _about
+from .strategies import (EVOLUTIONS, DEFAULT_ATTRIBUTES, SYSTEM, Ask, Distinct, prompt_for, _about,
+                                 _evolutions, _grid)
 
 # %% auto #0
 __all__ = ['GEN_COLUMNS', 'Shape', 'InstructionShape', 'ChatShape', 'shape_of', 'split_items', 'rouge_l', 'Novelty',
-           'plan_quotas', 'rows_frame', 'generate', 'quota_table', 'suggest_attributes']
+           'plan_quotas', 'rows_frame', 'novelty_threshold', 'generate', 'quota_table', 'suggest_attributes']
 
 # %% ../nbs/04_generate.ipynb #ca5d2ac7
 def _clean(s)->str:
@@ -279,14 +280,15 @@ class _Plan:
     seed: int = 0
     topic: str|None = None
     max_tokens: int|None = None
-    similarity: float|None = 0.7
+    similarity: float|str|None = 'length'
     judge: object = None        # frame -> frame
     overgenerate: float = 1.25
     on_rows: object = None      # called with each answer's rows as it arrives
     stop: object = None         # a threading.Event
     def __post_init__(self):
         self.counter, self.rows, self.kept, self.by_label = itertools.count(), [], defaultdict(list), defaultdict(list)
-        self.novelty = Novelty(self.similarity or 1.01)
+        self.novelty = Novelty(0.7 if self.similarity == 'length' else self.similarity or 1.01)
+        self.bodies = Distinct(self.samples or 10**9, _grid(None, random.Random(self.seed)))   # no body sent twice
         for r in self.seeds.to_dicts(): self.by_label[r.get('label')].append(r); self.novelty.add(r['text'], r['id'])
     def __repr__(self):
         return (f'_Plan({self.strategy}, {self.style}, {self.per_call} per call x {self.samples}, '
@@ -303,14 +305,15 @@ def need(self:_Plan)->dict:
 def fewshot_asks(self:_Plan, label, n_asks:int, rnd:int)->list[Ask]:
     "`n_asks` asks for new rows of `label` in round `rnd`."
     pool_rows = self.kept.get(label, [])
-    sets = sample_fewshot(pl.DataFrame(self.by_label[label]), k=self.k, n=math.ceil(n_asks / self.samples),
+    per = self.samples or n_asks            # samples=0: every ask of the round shares one example set
+    sets = sample_fewshot(pl.DataFrame(self.by_label[label]), k=self.k, n=math.ceil(n_asks / per),
                           seed=self.seed * 7919 + rnd)
+    pool = lambda: self.rng.sample(pool_rows, min(self.m, len(pool_rows))) if self.m and pool_rows else []
     out = []
     for i, s in enumerate(sets):
-        pool = self.rng.sample(pool_rows, min(self.m, len(pool_rows))) if self.m and pool_rows else []
         attrs = self.combos[next(self.counter) % len(self.combos)] if self.combos else {}
-        out += [Ask(label=label, examples=s.to_dicts(), pool=pool, attributes=attrs, items=self.per_call,
-                    sample=i * self.samples + j, strategy=self.strategy, round=rnd) for j in range(self.samples)]
+        out += [Ask(label=label, examples=s.to_dicts(), pool=pool(), attributes=attrs, items=self.per_call,
+                    sample=i * per + j, strategy=self.strategy, round=rnd) for j in range(per)]
     return out[:n_asks]
 
 # %% ../nbs/04_generate.ipynb #3b63ea2f
@@ -353,7 +356,9 @@ def listener(self:_Plan, by_req:dict):
 @patch
 def send(self:_Plan, asks:list[Ask])->list[dict]|None:
     "Candidate rows from the answers to `asks` (None when the call layer stopped before any answer)."
-    t, pairs = self.teacher, [prompt_for(a, self.shape, self.style, self.topic, self.max_tokens) for a in asks]
+    made = [self.bodies.request(a, lambda x: prompt_for(x, self.shape, self.style, self.topic, self.max_tokens))
+            for a in asks]
+    t, asks, pairs = self.teacher, [a for a, _ in made], [p for _, p in made]
     listen = self.listener({id(req): (a, lead) for a, (req, lead) in zip(asks, pairs)})
     t.listeners = [f for f in getattr(t, 'listeners', []) if getattr(f, '__name__', '') != 'listen'] + [listen]
     try: resps = t.complete([req for req, _ in pairs])
@@ -394,6 +399,14 @@ def answer(self:_Plan, rows:list[dict])->list[dict]:
         r['output_tokens'] += resp.usage.output_tokens; r['cost_usd'] += resp.cost_usd or 0.0
     return rows
 
+# %% ../nbs/04_generate.ipynb #4e3e4e8f
+def novelty_threshold(similarity,    # a ROUGE-L threshold, or "length": fitted to the text's length
+                      text:str,      # the candidate
+                     )->float:
+    "The ROUGE-L at or above which `text` counts as a copy."
+    if similarity != 'length': return float(similarity)
+    return min(1.0, 0.7 + 0.03 * max(0, 12 - len(words(text))))
+
 # %% ../nbs/04_generate.ipynb #4a5d4f3e
 @patch
 def drop_similar(self:_Plan, rows:list[dict]):
@@ -402,7 +415,8 @@ def drop_similar(self:_Plan, rows:list[dict]):
     for r in rows:
         if not r['keep']: continue
         score, who = self.novelty.check(r['text'])
-        if score >= self.similarity: _drop(r, f'too similar to {who} (ROUGE-L {score:.2f})')
+        if score >= novelty_threshold(self.similarity, r['text']):
+            _drop(r, f'too similar to {who} (ROUGE-L {score:.2f})')
         else: self.novelty.add(r['text'], content_id(text=r['text'], n=len(self.novelty.rows)))
 
 # %% ../nbs/04_generate.ipynb #e674111b
@@ -488,40 +502,25 @@ def _strategy(strategy:str, n:int)->str:
     if n < 1: raise GenerateError(f'n={n}', fix='ask for at least one row')
     return strategy
 
-# %% ../nbs/04_generate.ipynb #e451b878
-def _evolutions(evolutions:list|None)->list:
-    evolutions = evolutions or list(EVOLUTIONS)
-    bad = [e for e in evolutions if e not in EVOLUTIONS]
-    if bad: raise GenerateError(f'unknown evolution(s) {bad}', fix=f'use names from {list(EVOLUTIONS)}')
-    return evolutions
-
-def _grid(attributes, rng)->list[dict]:
-    grid = DEFAULT_ATTRIBUTES if attributes in (None, True) else attributes
-    if not isinstance(grid, dict) or not all(isinstance(v, (list, tuple)) and v for v in grid.values()):
-        raise GenerateError('attributes must be a dict of non-empty lists',
-                            fix='e.g. {"persona": ["a student", "a retiree"], "difficulty": ["easy", "edge case"]}')
-    combos = [dict(zip(grid, c)) for c in itertools.product(*grid.values())]
-    rng.shuffle(combos)
-    return combos
-
 # %% ../nbs/04_generate.ipynb #682339f0
 def generate(seeds,                    # seed rows (anything `load_seeds` takes)
              teacher:Teacher,          # who writes the rows
              n:int=50,                 # synthetic rows to keep in all
              strategy:str='fewshot',   # "fewshot", "quotas", "attributes"/"personas" or "evol"
              quota=None,               # targets: "uniform", "proportional", "balance", or {label: rows}
-             k:int=4,                  # seeds shown per prompt
+             k:int|None=None,          # seeds shown per prompt (default 8 for base models, 4 otherwise)
              m:int=2,                  # earlier kept synthetic rows shown per prompt
              per_call:int|None=None,   # items asked per call (default 5 for instruction models, 1 for base models)
-             samples:int|None=None,    # asks per example set (default 3 for base models, which sample; 1 otherwise)
+             samples:int=1,            # asks per example set (0: all asks of a label and round share one)
              max_rounds:int=3,         # top-up rounds before giving up on a quota
              topic:str|None=None,      # what the rows are, in words ("customer messages to a bank")
              attributes=None,          # {"persona": [...], ...} for the attributes strategy (None: a default grid)
              evolutions:list|None=None,# names from EVOLUTIONS for the evol strategy (None: all)
              reasoning:bool=False,     # instruction rows: keep step-by-step reasoning in its own column
-             similarity:float|None=0.7,# drop candidates with ROUGE-L at or above this against the pool (None: no check)
+             similarity='length',      # ROUGE-L against the pool at which a candidate is a copy: a number, "length"
+                                       # (fitted to the row's length, see `novelty_threshold`) or None (no check)
              judge=None,               # a function frame -> frame that sets `keep`/`reasons` (see 05_judge)
-             overgenerate:float=1.25,  # ask for this many times what is still needed
+             overgenerate:float|None=None, # ask for this many times what is still needed (None: 1 base, 1.25 other)
              max_tokens:int|None=None, # per call (default by shape and style)
              seed:int=0,               # makes the choice of examples, attributes and parents repeatable
              on_rows=None,             # called with each answer's candidate rows (dicts) as it arrives: live previews
@@ -532,11 +531,12 @@ def generate(seeds,                    # seed rows (anything `load_seeds` takes)
     shape = shape_of(seeds['kind'][0], reasoning)
     targets = plan_quotas(seeds, n, quota or ('uniform' if strategy == 'quotas' else 'proportional'))
     evolutions, rng = _evolutions(evolutions), random.Random(seed)
-    plan = _Plan(seeds, teacher, shape, style, strategy, targets, k=k, m=m,
+    plan = _Plan(seeds, teacher, shape, style, strategy, targets, k=k or (8 if style == 'completion' else 4), m=m,
                  per_call=per_call or (1 if style == 'completion' else 5),
-                 samples=samples or (3 if style == 'completion' else 1), rng=rng,
+                 samples=samples, rng=rng,
                  combos=_grid(attributes, rng) if strategy == 'attributes' else None, evolutions=evolutions, seed=seed,
-                 topic=topic, max_tokens=max_tokens, similarity=similarity, judge=judge, overgenerate=overgenerate,
+                 topic=topic, max_tokens=max_tokens, similarity=similarity, judge=judge,
+                 overgenerate=overgenerate or (1.0 if style == 'completion' else 1.25),
                  on_rows=on_rows, stop=stop)
     return plan.run(max_rounds)
 
@@ -552,7 +552,7 @@ def quota_table(batch:pl.DataFrame, targets:dict)->pl.DataFrame:
 # %% ../nbs/04_generate.ipynb #3c51c9d9
 def _suggest_base(teacher:Teacher, shown:str, dimensions, n:int, topic)->dict:
     "A numbered list per dimension, continued by a base model."
-    reqs = [Request(prefix=f'{_about(topic, None).capitalize()}:\n{shown}\n\n'
+    reqs = [Request(prefix=f'{_about(topic, None, of="").capitalize()}:\n{shown}\n\n'
                            f'Different {d}s to consider when writing more of these, common and rare:\n1.',
                     prompt='', max_tokens=12 * n, stop=['\n\n'], sample=i) for i, d in enumerate(dimensions)]
     out = {}
@@ -565,7 +565,7 @@ def _suggest_base(teacher:Teacher, shown:str, dimensions, n:int, topic)->dict:
 def _suggest_json(teacher:Teacher, shown:str, dimensions, n:int, topic)->dict:
     "One JSON object of lists, from an instruction model."
     req = Request(system=SYSTEM, max_tokens=800, prompt=(
-        f'Here are some {_about(topic, None)}:\n{shown}\n\nTo make a varied dataset of more of them, '
+        f'Here are some {_about(topic, None, of="")}:\n{shown}\n\nTo make a varied dataset of more of them, '
         f'suggest {n} values for each of these dimensions: {", ".join(dimensions)}. '
         'Include common cases and rare edge cases. '
         'Answer with a JSON object mapping each dimension to a list of short strings, nothing else.'))

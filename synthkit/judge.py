@@ -51,7 +51,7 @@ def _as_batch(batch)->pl.DataFrame:
 # %% ../nbs/05_judge.ipynb #a7a61355
 def _judges(judges:list, order:bool)->list[Judge]:
     "Judge objects from judges or functions, with distinct names, cheapest first when `order`."
-    js = [j if isinstance(j, Judge) else RuleJudge(j) for j in judges]
+    js = [j if callable(getattr(j, 'verdicts', None)) else RuleJudge(j) for j in judges]   # Judge-like, or a rule
     names = [j.name for j in js]
     if len(set(names)) != len(names):
         raise JudgeError(f'two judges are called {[n for n in names if names.count(n) > 1][0]!r}',
@@ -78,11 +78,14 @@ def _rewrite(df:pl.DataFrame, updates:dict)->pl.DataFrame:
 
 # %% ../nbs/05_judge.ipynb #8d1909c8
 def judge(batch,                    # rows from `generate` (or any frame with a `text` column)
-          judges:list,              # Judge objects, or functions text -> bool
+          judges:list|None=None,    # Judge objects, or functions text -> bool (None: `default_judges(seeds)`)
           seeds=None,               # the seeds, for judges that compare against them (leaks, dedup, labels)
           order:bool=True,          # run cheap judges first
          )->pl.DataFrame:
     "Run `judges` on the rows still kept; add a score and a reason column per judge and update `keep` and `reasons`."
+    if judges is None:
+        from synthkit.llm_judge import default_judges   # defined later in this layer (05d), with the judges it names
+        judges = default_judges(seeds)
     df = _as_batch(batch)
     keep, by = df['keep'].fill_null(True).to_list(), dropped_by(df)
     reasons = [list(r or []) for r in df['reasons'].to_list()]
@@ -107,7 +110,8 @@ def judge(batch,                    # rows from `generate` (or any frame with a 
 REFUSAL = re.compile(r"\b(as an ai\b|as a language model"
                      r"|i(?:'m| am) (?:sorry|unable)[^.]{0,40}\b(?:can(?:no|')t|unable)"
                      r"|i can(?:no|')t (?:help|assist|provide|comply)|i(?:'m| am) not able to (?:help|assist))", re.I)
-ECHO = re.compile(r'(<example>|</example>|here are (?:some )?examples of|write \d+ new|answer with a json'
+ECHO = re.compile(r'(<example>|</example>|here are (?:some )?examples (?:of|with the label)|write \d+ new'
+                  r'|answer with a json'
                   r'|^\s*(?:instruction|input|output)\s*:)', re.I | re.M)
 
 # %% ../nbs/05_judge.ipynb #5b673d2c

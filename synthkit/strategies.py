@@ -4,14 +4,15 @@
 
 # %% ../nbs/04b_strategies.ipynb #753cb009
 from __future__ import annotations
-import typing
-from dataclasses import dataclass, field
-from .core import one_line
+import itertools, json, typing
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from .core import GenerateError, one_line, patch
 from .teachers import Request
 if typing.TYPE_CHECKING: from synthkit.generate import Shape
 
 # %% auto #0
-__all__ = ['EVOLUTIONS', 'DEFAULT_ATTRIBUTES', 'SYSTEM', 'Ask', 'prompt_for']
+__all__ = ['EVOLUTIONS', 'DEFAULT_ATTRIBUTES', 'SYSTEM', 'Ask', 'prompt_for', 'Distinct']
 
 # %% ../nbs/04b_strategies.ipynb #2ccf8ac9
 EVOLUTIONS = {   # name: what the rewrite must do
@@ -28,6 +29,22 @@ DEFAULT_ATTRIBUTES = {
     'style': ['very short and terse', 'detailed and polite', 'informal with typos', 'anxious and rambling'],
     'difficulty': ['a plain, common case', 'an ambiguous case', 'a rare edge case'],
 }
+
+# %% ../nbs/04b_strategies.ipynb #84d78c5f
+def _evolutions(evolutions:list|None)->list:
+    evolutions = evolutions or list(EVOLUTIONS)
+    bad = [e for e in evolutions if e not in EVOLUTIONS]
+    if bad: raise GenerateError(f'unknown evolution(s) {bad}', fix=f'use names from {list(EVOLUTIONS)}')
+    return evolutions
+
+def _grid(attributes, rng)->list[dict]:
+    grid = DEFAULT_ATTRIBUTES if attributes in (None, True) else attributes
+    if not isinstance(grid, dict) or not all(isinstance(v, (list, tuple)) and v for v in grid.values()):
+        raise GenerateError('attributes must be a dict of non-empty lists',
+                            fix='e.g. {"persona": ["a student", "a retiree"], "difficulty": ["easy", "edge case"]}')
+    combos = [dict(zip(grid, c)) for c in itertools.product(*grid.values())]
+    rng.shuffle(combos)
+    return combos
 
 # %% ../nbs/04b_strategies.ipynb #f5bea22b
 @dataclass
@@ -50,7 +67,9 @@ SYSTEM = ('You write synthetic training data that reads like real data. Each ite
           'and different from the others and from the examples you are shown. You follow the requested output format '
           'exactly and add nothing else.')
 
-def _about(topic, label): return (topic or 'examples') + (f' with the label "{label}"' if label is not None else '')
+def _about(topic, label, of:str='examples of ')->str:
+    "What the rows are, in words: `of` and the topic (or plain \"examples\" without one), then the label."
+    return (f'{of}{topic}' if topic else 'examples') + (f' with the label "{label}"' if label is not None else '')
 
 def _attr_words(attrs:dict)->str:
     return '; '.join(f'{k}: {v}' for k,v in attrs.items())
@@ -61,15 +80,23 @@ _LEAD = {'text': '', 'instruction': 'Instruction:', 'chat': 'User:'}
 def _base_new(ask:Ask, shape:Shape, topic, max_tokens)->tuple[Request, str]:
     "The next item of a numbered list (texts) or of numbered blocks (tasks, conversations)."
     shown, lead = ask.examples + ask.pool, _LEAD[shape.kind]
-    head = _about(topic, ask.label) + (f' ({_attr_words(ask.attributes)})' if ask.attributes else '')
-    if shape.kind == 'text':
-        lines = ''.join(f'{i}. {shape.render(r)}\n' for i, r in enumerate(shown, 1))
-        return Request(prefix=f'{head}:\n{lines}', prompt=f'{len(shown) + 1}.', max_tokens=max_tokens or 64,
-                       stop=['\n'], sample=ask.sample), ''
+    head = _about(topic, ask.label, of='') + (f' ({_attr_words(ask.attributes)})' if ask.attributes else '')
+    if shape.kind == 'text': return _base_list(ask, topic, max_tokens), ''
     word = {'instruction': 'Task', 'chat': 'Conversation'}[shape.kind]
     blocks = ''.join(f'{word} {i}\n{shape.render(r)}\n\n' for i, r in enumerate(shown, 1))
     return Request(prefix=f'{head}:\n\n{blocks}', prompt=f'{word} {len(shown) + 1}\n{lead}',
                    max_tokens=max_tokens or 256, stop=[f'\n{word} ', '\n\n\n'], sample=ask.sample), lead
+
+# %% ../nbs/04b_strategies.ipynb #448b1df4
+def _in_words(label)->str: return ' '.join(str(label).replace('_', ' ').split())
+
+def _base_list(ask:Ask, topic, max_tokens)->Request:
+    "The next bullet of a list of texts: the label's seeds the shared prefix, earlier kept rows after them."
+    head = (topic or 'Messages') + (f' about {_in_words(ask.label)}' if ask.label is not None else '')
+    head += f' ({_attr_words(ask.attributes)})' if ask.attributes else ''
+    bullets = lambda rs: ''.join(f'- {one_line(r["text"])}\n' for r in rs)
+    return Request(prefix=f'{head}:\n{bullets(ask.examples)}', prompt=f'{bullets(ask.pool)}-',
+                   max_tokens=max_tokens or 64, stop=['\n'], sample=ask.sample)
 
 # %% ../nbs/04b_strategies.ipynb #ee7caf2c
 def _base_rewrite(ask:Ask, shape:Shape, topic, max_tokens)->tuple[Request, str]:
@@ -105,7 +132,7 @@ def _for_case(ask:Ask)->str:
     return f' Write them for this case: {_attr_words(ask.attributes)}.' if ask.attributes else ''
 
 def _ask_new(ask:Ask, shape:Shape, topic)->str:
-    return (f'Here are examples of {_about(topic, ask.label)}:\n{_shown(ask, shape)}\n\n'
+    return (f'Here are {_about(topic, ask.label)}:\n{_shown(ask, shape)}\n\n'
             f'Write {ask.items} new {shape.noun}s'
             + (f' with the label "{ask.label}"' if ask.label is not None else '') + f'.{_for_case(ask)} '
             'Make them varied in wording, length, tone and situation, and do not copy or lightly edit the examples. '
@@ -113,7 +140,7 @@ def _ask_new(ask:Ask, shape:Shape, topic)->str:
 
 # %% ../nbs/04b_strategies.ipynb #bf2096b6
 def _ask_rewrite(ask:Ask, shape:Shape, topic)->str:
-    return (f'Here is one of {_about(topic, ask.label)}:\n<example>\n{shape.render(ask.parent)}\n</example>\n'
+    return (f'Here is one of the {_about(topic, ask.label)}:\n<example>\n{shape.render(ask.parent)}\n</example>\n'
             + (f'Others of the same kind, for the way people put it:\n{_shown(ask, shape)}\n' if ask.examples else '')
             + f'Rewrite it into {ask.items} new version(s), each of which {EVOLUTIONS[ask.evolution]}. '
               'Keep it realistic'
@@ -144,3 +171,34 @@ def prompt_for(ask:Ask,                 # what to ask for
     body = _INSTRUCTED.get(ask.task, _ask_new)(ask, shape, topic)
     return Request(prompt=body, system=SYSTEM, max_tokens=max_tokens or min(4096, 200 + 150 * ask.items),
                    sample=ask.sample), ''
+
+# %% ../nbs/04b_strategies.ipynb #6a0fd000
+def _body(req:Request)->str: return json.dumps([req.system, req.prefix, req.prompt, req.messages], default=str)
+
+class Distinct:
+    "The request bodies one run has sent, so that none is sent more often than `repeats` times."
+    def __init__(self, repeats:int=1,         # times one body may be sent (the samples of one example set)
+                 cases:list|None=None):       # attribute combinations to add when turning the examples is not enough
+        self.sent, self.repeats, self.cases, self.turn = Counter(), repeats, list(cases or []), 0
+    def __repr__(self): return f'Distinct({len(self.sent)} bodies, repeats={self.repeats})'
+
+# %% ../nbs/04b_strategies.ipynb #38722153
+def _varied(ask:Ask, t:int, case:dict|None)->Ask:
+    "The ask's `t`-th variant: its examples rotated by `t`, or (past the rotations) `case` added to its attributes."
+    ex = ask.examples
+    if t < len(ex): return replace(ask, examples=ex[t:] + ex[:t])
+    return replace(ask, attributes=ask.attributes | (case or {}))
+
+@patch
+def request(self:Distinct, ask:Ask, make)->tuple[Ask, tuple[Request, str]]:
+    "The ask (turned if need be) and `make(ask)`, the first of its variants whose body is not yet used up."
+    tries, made = max(1, len(ask.examples)) + len(self.cases), None
+    for t in range(tries):
+        n_ex = len(ask.examples)
+        case = self.cases[(self.turn + t - n_ex) % len(self.cases)] if self.cases and t >= n_ex else None
+        a = _varied(ask, t, case) if t else ask
+        made = make(a)
+        if self.sent[_body(made[0])] < self.repeats: break
+    if a is not ask and a.examples == ask.examples: self.turn += 1   # the next case for the next ask
+    self.sent[_body(made[0])] += 1
+    return a, made
