@@ -22,11 +22,15 @@ def main():
     p.add_argument('--per-intent', type=int, default=50); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--strategies', default='quotas,rephrase,rephrase-seeds', help='which batches to make (comma-separated)')
     p.add_argument('--cache', default=str(ROOT/'benchmarks'/'.cache'/'tstr_banking77.sqlite'))
+    p.add_argument('--teacher', default='local', help='local (the bundled base model) or local:PATH.gguf (an instruct GGUF too)')
     a = p.parse_args()
     intents, seeds, real, test = subset(a.intents, a.seeds, a.seed)
     print(f'{len(intents)} intents, {a.seeds} seeds each ({seeds.height} seed rows), {a.per_intent} synthetic rows per intent asked; '
           f'real train {real.height} rows, test {test.height} rows')
-    teacher = sk.LocalTeacher(cache=a.cache)
+    kind, _, path = a.teacher.partition(':')
+    if kind != 'local': p.error(f'--teacher {a.teacher}: use local or local:PATH.gguf')
+    teacher = sk.LocalTeacher(model_path=path or None, cache=a.cache)
+    print(f'teacher {teacher.model} ({teacher.style} prompts)')
     strategies = {'quotas': ('quotas (few-shot rows per intent)', dict(strategy='quotas')),
                   'rephrase': ('evol, rephrase only (each seed said again)', dict(strategy='evol', evolutions=['rephrase'])),
                   'rephrase-seeds': ('evol, rephrase only, seeds as parents, no novelty filter',
