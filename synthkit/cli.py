@@ -132,7 +132,8 @@ def _versions()->dict:
 def _served(t)->dict:
     "The teacher's prompt style, and its server's `base_url` and endpoint when it has one, for the manifest."
     out = {'style': getattr(t, 'style', 'instruction')}
-    if hasattr(t, 'endpoint'): out |= {'base_url': t.base_url, 'endpoint': t.endpoint}
+    if hasattr(t, 'endpoint'): out['endpoint'] = t.endpoint         # a local GGUF has one too: 'chat' or 'completion'
+    if getattr(t, 'base_url', None): out['base_url'] = t.base_url
     return out
 
 # %% ../nbs/10_cli.ipynb #c30f1ea6
