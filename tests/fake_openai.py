@@ -48,6 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads, allow_reuse_address = True, True
+    request_queue_size = 256      # the default 5 refuses a burst of 32 new connections when the machine is busy
     def handle_error(self, request, client_address): pass   # clients hanging up are normal here
 
 class FakeOpenAI:
