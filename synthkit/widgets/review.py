@@ -68,7 +68,8 @@ class ReviewWidget(W.VBox):
         df = to_frame(batch, JudgeError, 'batch')
         if 'id' not in df.columns: df = with_ids(df)
         if df['id'].n_unique() != df.height:
-            raise JudgeError('row ids are not unique', fix='deduplicate the batch (judge with Dedup) before reviewing')
+            raise JudgeError('row ids are not unique (rows with the same content)',
+                             fix='review the kept rows of a batch judged with Dedup: batch.filter(pl.col("keep"))')
         self.df, self.path, self.page_size = df, Path(path), page_size
         self.decisions: dict[str, dict] = _decisions(self.path)
         self.scores = judge_columns(df)
