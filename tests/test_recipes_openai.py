@@ -56,7 +56,7 @@ def test_a_designed_frame_goes_into_judge_diversity_export_and_review(tmp_path):
     personas = set(judged['persona'])                       # the sampled column rides along
     assert judged.height == 6 and judged.filter(pl.col('keep')).height == len(personas) >= 2   # one message each
     div = sk.diversity(judged)
-    assert div is not None
+    assert div.rows == len(personas) and div.distinct_2 > 0.9     # the kept messages share no word pairs
     path = tmp_path/'designed.jsonl'
     sk.export(judged, path)
     back = sk.load_export(path)
