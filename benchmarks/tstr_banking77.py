@@ -13,7 +13,9 @@ Arms:
   naive           one few-shot completion per row: the intent's name in words and its seeds shuffled as a bullet list,
                   temperature 0.9, the first line kept, no filter (what a user writes in ten lines)
   default         `sk.generate(seeds, teacher, n=...)`, as a newcomer types it, judged by `sk.judge`'s defaults inside the
-                  generation loop (as `synthkit run` does); its seconds include the judging
+                  generation loop (as `synthkit run` does); its seconds include the judging. For a base model each
+                  shuffled seed set serves 8 asks (`samples=8`), which the LocalTeacher decodes side by side
+  one-set-per-ask the default with `samples=1` (the previous default): every ask its own shuffled seeds, decoded alone
   quotas, rephrase, rephrase-seeds   the older recipes (strategy quotas with ROUGE-L 0.7; evol rephrase; rephrase of
                   the seeds alone with no filter), default judges likewise
   raw             the default prompt with no filter and 1.5x over-generation, one round: the batch `--levers` reads
@@ -24,7 +26,7 @@ ROUGE-L, the default judges, and the seed classifier's reading used to keep each
 Each (arm, draw, generation seed) has its own call cache file in `--cache-dir`; `--fresh` deletes it before the arm runs, so
 its seconds are from scratch (without `--fresh`, a repeated run reads its calls from the cache and says so). Prints, and
 asserts nothing."""
-import argparse, math, random, statistics, time, warnings
+import argparse, math, random, re, statistics, time, warnings
 from collections import Counter
 from pathlib import Path
 import polars as pl
@@ -68,6 +70,7 @@ def recipe(**how):
 
 ARMS = {'naive': naive,
         'default': recipe(),
+        'one-set-per-ask': recipe(samples=1),
         'quotas': recipe(strategy='quotas', quota='uniform', topic='Customer messages to a bank', similarity=0.7),
         'rephrase': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', topic='Customer messages to a bank'),
         'rephrase-seeds': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', similarity=None, max_rounds=1,
@@ -88,7 +91,7 @@ def shortfall(batch, per_intent:int)->list[tuple]:
     out = []
     for l in sorted(set(batch['label'].to_list())):
         if kept.get(l, 0) >= 0.9 * per_intent: continue
-        why = Counter(str((r or ['?'])[0]).split('(')[0].split(':')[0] for r in
+        why = Counter(re.sub(r'\b[0-9a-f]{16}\b', 'a kept row or seed', str((r or ['?'])[0]).split('(')[0].split(':')[0]).strip() for r in
                       batch.filter((pl.col('label') == l) & ~pl.col('keep'))['reasons'].to_list())
         out.append((l, kept.get(l, 0), ', '.join(f'{k} x{v}' for k, v in why.most_common(3))))
     return out

@@ -312,7 +312,8 @@ def fewshot_asks(self:_Plan, label, n_asks:int, rnd:int)->list[Ask]:
     out = []
     for i, s in enumerate(sets):
         attrs = self.combos[next(self.counter) % len(self.combos)] if self.combos else {}
-        out += [Ask(label=label, examples=s.to_dicts(), pool=pool(), attributes=attrs, items=self.per_call,
+        shown = pool()                       # one prompt for the set's samples: a base model decodes them together
+        out += [Ask(label=label, examples=s.to_dicts(), pool=shown, attributes=attrs, items=self.per_call,
                     sample=i * per + j, strategy=self.strategy, round=rnd) for j in range(per)]
     return out[:n_asks]
 
@@ -490,6 +491,10 @@ _STRATEGIES = ('fewshot', 'quotas', 'attributes', 'evol')
 
 def _style(teacher)->str: return getattr(teacher, 'style', 'instruction')   # see `Teacher.style` (02_teachers)
 
+def _samples(teacher, style:str)->int:
+    "Asks per example set by default: as many as the teacher decodes side by side for a base model (02d), else 1."
+    return max(1, getattr(teacher, 'parallel', 1) or 1) if style == 'completion' else 1
+
 def _as_seeds(seeds)->pl.DataFrame:
     if isinstance(seeds, pl.DataFrame) and {'id', 'kind', 'source'} <= set(seeds.columns): return seeds
     return load_seeds(seeds)
@@ -511,7 +516,8 @@ def generate(seeds,                    # seed rows (anything `load_seeds` takes)
              k:int|None=None,          # seeds shown per prompt (default 8 for base models, 4 otherwise)
              m:int=2,                  # earlier kept synthetic rows shown per prompt
              per_call:int|None=None,   # items asked per call (default 5 for instruction models, 1 for base models)
-             samples:int=1,            # asks per example set (0: all asks of a label and round share one)
+             samples:int|None=None,    # asks per example set (None: the samples a base model decodes side by side,
+                                       # `LocalTeacher.parallel`, else 1; 0: all asks of a label and round share one)
              max_rounds:int=3,         # top-up rounds before giving up on a quota
              topic:str|None=None,      # what the rows are, in words ("customer messages to a bank")
              attributes=None,          # {"persona": [...], ...} for the attributes strategy (None: a default grid)
@@ -533,7 +539,7 @@ def generate(seeds,                    # seed rows (anything `load_seeds` takes)
     evolutions, rng = _evolutions(evolutions), random.Random(seed)
     plan = _Plan(seeds, teacher, shape, style, strategy, targets, k=k or (8 if style == 'completion' else 4), m=m,
                  per_call=per_call or (1 if style == 'completion' else 5),
-                 samples=samples, rng=rng,
+                 samples=_samples(teacher, style) if samples is None else samples, rng=rng,
                  combos=_grid(attributes, rng) if strategy == 'attributes' else None, evolutions=evolutions, seed=seed,
                  topic=topic, max_tokens=max_tokens, similarity=similarity, judge=judge,
                  overgenerate=overgenerate or (1.0 if style == 'completion' else 1.25),

@@ -254,3 +254,37 @@ def test_the_bundled_models_cache_keys_are_unchanged():
     t = LocalTeacher(cache=False)
     assert t.key(Request('intent: refund\ntext:', prefix='Examples\n', max_tokens=9)) == '96264508354e65a7ff9feabad949ed01'
     assert t._engine is None                                                    # and the key did not load the model
+
+@needs_model
+def test_samples_of_one_prompt_decode_together_and_are_cached_one_by_one(teacher, tmp_path):
+    "Eight samples of one request: one prompt evaluation, eight answers, each cached on its own; more samples later decode only the new ones."
+    t = LocalTeacher(cache=tmp_path/'calls.sqlite', progress=False)
+    reqs = [dataclasses.replace(ASK, sample=i, stop=['\n']) for i in range(12)]
+    e0, n0 = t.prompt_tokens_evaluated, t.prompt_tokens_total
+    first = t.complete(reqs[:8])
+    head = first[0].usage.input_tokens
+    assert all(r.ok and '\n' not in r.text for r in first) and len({r.text for r in first}) >= 6
+    assert t.prompt_tokens_evaluated - e0 == head and t.prompt_tokens_total - n0 == 8 * head
+    assert [r.usage.cache_read_tokens for r in first[1:]] == [head] * 7 and all(r.usage.output_tokens > 0 for r in first)
+    more = LocalTeacher(cache=tmp_path/'calls.sqlite', progress=False).complete(reqs)
+    assert [r.cached for r in more] == [True] * 8 + [False] * 4
+    assert [r.text for r in more[:8]] == [r.text for r in first]
+    alone = LocalTeacher(cache=False, progress=False); alone.parallel = 1    # one at a time: llama.cpp's own sampler
+    rs = alone.complete(reqs[:3])
+    assert all(r.ok for r in rs) and alone.prompt_tokens_evaluated < 3 * head   # the prefix still read from the KV cache
+
+@needs_model
+def test_generate_sends_each_seed_set_as_a_group(teacher):
+    "A base model's default: each shuffled seed set is asked 8 times and decoded as one group; `samples=1` asks each set once."
+    import synthkit as sk
+    seeds = pl.DataFrame({'text': ['My card never came.', 'Where is my new card?', 'Card still not delivered.',
+                                   'I was charged twice.', 'Refund my duplicate payment.', 'Two charges for one order.'],
+                          'label': ['card_arrival'] * 3 + ['double_charge'] * 3})
+    def run(**kw):
+        t = LocalTeacher(cache=False, progress=False)
+        b = sk.generate(seeds, t, n=16, max_rounds=1, similarity=None, **kw)
+        return b, t.prompt_tokens_evaluated / t.prompt_tokens_total
+    grouped, share = run()
+    assert grouped.height == 16 and grouped['keep'].all() and grouped['prompt_hash'].n_unique() == 16
+    single, share1 = run(samples=1)
+    assert single.height == 16 and share < 0.35 < share1                    # 2 prompts evaluated for 16 rows, against 16
