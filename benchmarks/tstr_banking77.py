@@ -91,7 +91,8 @@ def shortfall(batch, per_intent:int)->list[tuple]:
     out = []
     for l in sorted(set(batch['label'].to_list())):
         if kept.get(l, 0) >= 0.9 * per_intent: continue
-        why = Counter(re.sub(r'\b[0-9a-f]{16}\b', 'a kept row or seed', str((r or ['?'])[0]).split('(')[0].split(':')[0]).strip() for r in
+        first = lambda r: str((r or ['?'])[0]).split('(')[0].split(':')[0]        # a drop's first reason, ids left out
+        why = Counter(re.sub(r'\b[0-9a-f]{16}\b', 'a kept row or seed', first(r)).strip() for r in
                       batch.filter((pl.col('label') == l) & ~pl.col('keep'))['reasons'].to_list())
         out.append((l, kept.get(l, 0), ', '.join(f'{k} x{v}' for k, v in why.most_common(3))))
     return out
