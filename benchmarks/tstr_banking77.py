@@ -1,13 +1,14 @@
 """Train-synthetic-test-real on BANKING77: synthkit's default recipe beside a naive loop, same teacher, seeds and students.
 
     python benchmarks/tstr_banking77.py [--intents 20] [--seeds 5] [--per-intent 50] [--draws 0,1] [--gen-seeds 0,1]
-        [--arms naive,default] [--teacher local[:PATH]] [--threads N] [--fresh] [--levers]
+        [--arms naive,default] [--teacher local[:PATH]] [--threads N] [--fresh] [--synthetic-weights 1,0.25] [--levers]
 
 For every intent draw (`--draws`: the `seed` of banking77.subset, which intents and which seeds) and every generation seed
 (`--gen-seeds`: the teacher's sampling seed and the recipe's choices), each arm makes `--per-intent` rows per intent with
 the same LocalTeacher and is scored by two students trained on seeds + its rows and tested on the real test rows: the
 project's default (`sk.default_student`) and a plain word 1-2-gram TF-IDF + logistic regression. Gap closed: the share of
-the seeds-only -> full-real-train macro-F1 gap the rows close.
+the seeds-only -> full-real-train macro-F1 gap the rows close. `--synthetic-weights` scores each arm again with its rows
+weighed less than a seed (`compare_tstr(..., synthetic_weight=)`), a lever of the student, the same for every arm.
 
 Arms:
   naive           one few-shot completion per row: the intent's name in words and its seeds shuffled as a bullet list,
@@ -77,12 +78,14 @@ ARMS = {'naive': naive,
                                  overgenerate=1.0, topic='Customer messages to a bank'),
         'raw': recipe(similarity=None, overgenerate=1.5, max_rounds=1, judged=False)}
 
-def scores(test, seeds, rows, real)->dict:
-    "Gap closed by `rows` for each student."
+def scores(test, seeds, rows, real, weights=(1.0,))->dict:
+    "Gap closed by `rows` for each student and each synthetic row weight ('bigram', 'bigram w0.25', ...)."
     out = {}
-    for s in STUDENTS:
-        cmp = sk.compare_tstr(test, seeds=seeds, synthetic=rows, real=real, student=None if s == 'default' else bigram_student)
-        out[s] = cmp.gap_closed
+    for w in weights:
+        for s in STUDENTS:
+            cmp = sk.compare_tstr(test, seeds=seeds, synthetic=rows, real=real, synthetic_weight=w,
+                                  student=None if s == 'default' else bigram_student)
+            out[s if w == 1 else f'{s} w{w:g}'] = cmp.gap_closed
     return out
 
 def shortfall(batch, per_intent:int)->list[tuple]:
@@ -111,10 +114,13 @@ def main():
                    "machine where other work holds the cores)")
     p.add_argument('--cache-dir', default=str(ROOT/'benchmarks'/'.cache'))
     p.add_argument('--fresh', action='store_true', help='delete each arm\'s call cache first: seconds from scratch')
+    p.add_argument('--synthetic-weights', default='1', help='also score each arm with its rows weighed this much '
+                   'beside a seed (compare_tstr synthetic_weight), comma-separated, e.g. 1,0.5,0.25')
     p.add_argument('--levers', action='store_true', help='score selections of the raw arm after the fact')
     a = p.parse_args()
     draws = [a.seed] if a.seed is not None else [int(x) for x in a.draws.split(',')]
     gens = [int(x) for x in a.gen_seeds.split(',')]
+    weights = [float(x) for x in a.synthetic_weights.split(',')]
     arms = [x.strip() for x in a.arms.split(',')] + ([x.strip() for x in a.strategies.split(',')] if a.strategies else [])
     kind, _, path = a.teacher.partition(':')
     if kind != 'local': raise SystemExit('--teacher: local or local:PATH.gguf')
@@ -137,7 +143,7 @@ def main():
                 secs = time.time() - t0
                 led = teacher.ledger.to_frame()
                 kept = batch.filter(pl.col('keep'))
-                sc = scores(test, seeds, kept.select('text', 'label'), real)
+                sc = scores(test, seeds, kept.select('text', 'label'), real, weights)
                 results.append((d, g, arm, kept.height, secs, sc))
                 print(f'draw {d} gen {g} {arm:<15} kept {kept.height:5d} of {batch.height:5d}  {secs:6.0f}s of generation '
                       f'({int(led["calls"].sum())} calls, {int(led["cached"].sum())} from the cache)  gap closed: '
@@ -188,7 +194,7 @@ def summary(results):
         rs = [r for r in results if r[2] == arm]
         sd = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0
         line = f'{arm:<15} runs {len(rs)}  rows {statistics.mean(r[3] for r in rs):6.0f}  seconds {statistics.mean(r[4] for r in rs):6.0f} ± {sd([r[4] for r in rs]):4.0f}'
-        for s in STUDENTS:
+        for s in rs[0][5]:
             v = [r[5][s] for r in rs if r[5][s] is not None]
             line += f'  {s} {statistics.mean(v):.1%} ± {sd(v):.1%}' if v else f'  {s} n/a'
         print(line)
@@ -196,7 +202,7 @@ def summary(results):
         print('\n#### default against naive, per draw and generation seed (target: >= 1.3x the gap share, >= +10 points where naive < 30%, seconds <=)')
         for d, g in dict.fromkeys((r[0], r[1]) for r in results):
             n = next(r for r in results if r[:3] == (d, g, 'naive')); k = next(r for r in results if r[:3] == (d, g, 'default'))
-            for s in STUDENTS:
+            for s in n[5]:
                 x, y = n[5][s], k[5][s]
                 need = max(1.3 * x, x + 0.10) if x < 0.30 else 1.3 * x
                 print(f'draw {d} gen {g} {s:<8} naive {x:6.1%}  default {y:6.1%}  ({y - x:+.1%}, x{y / x if x > 0 else float("nan"):.2f}; '

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_student.ipynb #25d18488
 from __future__ import annotations
-import copy, html, math, random, warnings
+import copy, html, inspect, math, random, warnings
 import polars as pl
 import altair as alt
 from .core import StudentError, SynthkitWarning, patch, to_frame
@@ -84,6 +84,7 @@ def _labelled(data,                # labelled rows (anything `to_frame` takes)
               label:str='label',   # column holding the label
               where:str='train',   # name of the frame, for messages
               empty_ok:bool=False, # allow no rows to be left (e.g. a judge rejected a whole batch)
+              weight:str|None=None,# column holding each row's weight, kept as `weight` (None: no weights)
              )->pl.DataFrame:
     "The `text` and `label` of rows a student can learn from, checked; rows with `keep == False` are left out."
     df = to_frame(data, StudentError, where)
@@ -92,12 +93,12 @@ def _labelled(data,                # labelled rows (anything `to_frame` takes)
     if df.schema[text] not in (pl.String, pl.Null):
         raise StudentError(f'"{text}" holds {df.schema[text]}, not text', where=where,
                            fix='pass text= the column that holds the texts')
-    df = _judged_kept(df, where)
-    try: out = df.select(pl.col(text).cast(pl.String).alias('text'),
+    try: out = _judged_kept(df, where).select(pl.col(text).cast(pl.String).alias('text'),
                          pl.col(label).cast(pl.String).str.strip_chars().alias('label'))
     except Exception:
         raise StudentError(f'"{label}" holds {df.schema[label]}, not labels', where=where,
                            fix='use text or whole-number labels, one per row') from None
+    if weight is not None: out = _weighted(df, out, weight, where)
     ok = pl.col('text').is_not_null() & pl.col('label').is_not_null() & (pl.col('label') != '')
     if (n := out.height - out.filter(ok).height):
         warnings.warn(StudentWarning(f'{where}: left out {n} row(s) with no text or no label'), stacklevel=3)
@@ -106,6 +107,27 @@ def _labelled(data,                # labelled rows (anything `to_frame` takes)
         raise StudentError('no labelled rows (every row was rejected by a judge or lacks a text or label)', where=where,
                            fix='pass rows with both a text and a label')
     return out
+
+# %% ../nbs/07_student.ipynb #cf1b5d28
+def _weighted(df:pl.DataFrame,  # the frame `_labelled` was given (before the rejected rows are left out)
+              out:pl.DataFrame, # its plain `text` and `label`, rejected rows left out
+              weight:str,       # the column holding each row's weight
+              where:str,        # name of the frame, for messages
+             )->pl.DataFrame:
+    "`out` with a `weight` column taken from `df[weight]`, checked: numbers >= 0, none missing, not all zero."
+    if weight not in df.columns:
+        raise StudentError(f'no "{weight}" column for the weights (found: {_quote(df.columns)})', where=where,
+                           fix="pass weights= the column that holds each row's weight")
+    if not df.schema[weight].is_numeric():
+        raise StudentError(f'"{weight}" holds {df.schema[weight]}, not numbers', where=where,
+                           fix='weights are numbers >= 0: 1 counts a row once, 0.5 half as much, 0 not at all')
+    w = _judged_kept(df, where)[weight].cast(pl.Float64)
+    bad = [i for i, x in enumerate(w.to_list()) if x is None or not x >= 0 or x == float('inf')]
+    if bad:
+        raise StudentError(f'"{weight}" has {len(bad)} weight(s) that are missing, negative or not finite '
+                           f'(first at kept row {bad[0]}: {w[bad[0]]})', where=where,
+                           fix='give every row a weight >= 0')
+    return out.with_columns(weight=w)
 
 # %% ../nbs/07_student.ipynb #e75524b1
 def _per_label(p:pl.DataFrame, # one row per test row: `label` and `predicted`, as strings
@@ -262,8 +284,9 @@ def _fit_predict(model,            # an unfitted student
                  te:pl.DataFrame,  # the test rows (`text`, `label`)
                  where:str,        # name of the training frame, for messages
                 )->list[str|None]:
-    "Fit `model` on the training rows and return its label (as a string) for each test row."
-    try: model.fit(tr['text'].to_list(), tr['label'].to_list())
+    "Fit `model` on the training rows (weighted, with a `weight` column) and return its label for each test row."
+    how = _weight_args(model, tr, where)
+    try: model.fit(tr['text'].to_list(), tr['label'].to_list(), **how)
     except Exception as e:
         why = str(e).splitlines()[0] if str(e) else ''
         raise StudentError(f'the student could not be trained ({type(e).__name__}: {why})', where=where,
@@ -275,10 +298,30 @@ def _fit_predict(model,            # an unfitted student
                            fix='predict(texts) must return one label per text')
     return predicted
 
+# %% ../nbs/07_student.ipynb #40ea70b1
+def _weight_args(model,           # an unfitted student
+                 tr:pl.DataFrame, # the training rows, maybe with a `weight` column
+                 where:str,       # name of the training frame, for messages
+                )->dict:
+    "The keyword arguments that give `model.fit` the rows' weights: {} when there are none or all are equal."
+    if 'weight' not in tr.columns: return {}
+    if tr['weight'].sum() <= 0:
+        raise StudentError('every weight is 0: the student would learn from nothing', where=where,
+                           fix='give the rows to learn from a weight > 0')
+    if tr['weight'].n_unique() == 1: return {}
+    steps = getattr(model, 'steps', None)
+    name, last = steps[-1] if steps else (None, model)
+    if 'sample_weight' not in inspect.signature(last.fit).parameters:
+        raise StudentError(f'the student ({type(last).__name__}) takes no sample_weight, so it cannot weigh rows',
+                           where=where, fix='leave the weights out, or pass a student whose fit(texts, labels, '
+                                            'sample_weight=...) weighs them, such as the default')
+    w = tr['weight'].to_numpy()
+    return {f'{name}__sample_weight': w} if name else {'sample_weight': w}
+
 # %% ../nbs/07_student.ipynb #2d5da56a
-def _tstr(train, test, student, text, label, seed, where)->TSTRResult:
-    "`tstr` for a training frame named `where` (seeds, seeds+synthetic, real...)."
-    tr, te = _labelled(train, text, label, where), _labelled(test, text, label, 'test')
+def _tstr(train, test, student, text, label, seed, where, weight=None)->TSTRResult:
+    "`tstr` for a training frame named `where` (seeds, seeds+synthetic, real...), weighted by its column `weight`."
+    tr, te = _labelled(train, text, label, where, weight=weight), _labelled(test, text, label, 'test')
     labels = _train_labels(tr, te, where)
     model = _student(student, seed)
     predicted = _fit_predict(model, tr, te, where)
@@ -291,17 +334,21 @@ def tstr(train,              # labelled rows to learn from (seeds, synthetic row
          text:str='text',    # column holding the text (in both frames)
          label:str='label',  # column holding the label (in both frames)
          seed:int=0,         # random seed of the default student
+         weights:str|None=None, # column of `train` holding each row's weight (>= 0; 1: once); None: all count once
         )->TSTRResult:
     "Train a student on `train` (rows with `keep == False` left out) and score it on the real rows of `test`."
-    return _tstr(train, test, student, text, label, seed, 'train')
+    return _tstr(train, test, student, text, label, seed, 'train', weights)
 
 # %% ../nbs/07_student.ipynb #ab304274
 _SETTINGS = ['seeds', 'seeds+synthetic', 'real']
 
 class Comparison:
     "Students trained on seeds, seeds + synthetic and real rows, each scored on the same real test rows."
-    def __init__(self, results:dict):  # setting name: `TSTRResult`
-        self.results = results
+    def __init__(self,
+                 results:dict,                # setting name: `TSTRResult`
+                 synthetic_weight:float=1.0,  # what one synthetic row counted for beside a seed row
+                ):
+        self.results, self.synthetic_weight = results, synthetic_weight
         self.table = pl.DataFrame([{'setting': k, 'rows': r.train_rows, 'accuracy': r.accuracy, 'macro_f1': r.macro_f1}
                                    for k,r in results.items()],
                                   schema={'setting': pl.String, 'rows': pl.Int64,
@@ -337,6 +384,8 @@ def notes(self:Comparison)->list[str]:
     elif self.gap_closed is not None:
         out.append(f'gap closed: {self.gap_closed:.2f} of the {gap:.3f} macro-F1 between seeds and real rows'
                    + (' (a small gap: read this with care)' if gap < 0.05 else ''))
+    if self.synthetic_weight != 1:
+        out.append(f'each synthetic row counted {self.synthetic_weight:g} of a seed row (synthetic_weight)')
     r = next(iter(self.results.values()))
     se = max(math.sqrt(x.accuracy * (1 - x.accuracy) / r.test_rows) for x in self.results.values())
     if se >= 0.03:
@@ -348,8 +397,16 @@ def notes(self:Comparison)->list[str]:
 @patch
 def to_dict(self:Comparison)->dict:
     "The gap, the gap closed and every setting's scores (JSON-ready)."
-    return {'gap_closed': self.gap_closed, 'gap': self.gap,
+    return {'gap_closed': self.gap_closed, 'gap': self.gap, 'synthetic_weight': self.synthetic_weight,
             'settings': {k: r.to_dict() for k,r in self.results.items()}}
+
+# %% ../nbs/07_student.ipynb #22d4ab1b
+def _check_synthetic_weight(w)->float:
+    "`w` as a float, or a `StudentError` when it is not a number in (0, 1000]."
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 1000:
+        raise StudentError(f'synthetic_weight={w!r} is not a weight', where='synthetic_weight',
+                           fix='pass a number above 0: 1 counts a synthetic row as much as a seed, 0.25 a quarter')
+    return float(w)
 
 # %% ../nbs/07_student.ipynb #e44277fb
 def compare_tstr(test,               # real labelled rows held out from everything else
@@ -360,19 +417,22 @@ def compare_tstr(test,               # real labelled rows held out from everythi
                  text:str='text',    # column holding the text (in every frame)
                  label:str='label',  # column holding the label (in every frame)
                  seed:int=0,         # random seed of the default student
+                 synthetic_weight:float=1.0, # what one synthetic row counts for beside a seed row (1: as much)
                 )->Comparison:
     "Train the same student on seeds, seeds + synthetic and real rows, and score each on `test`."
-    base = _labelled(seeds, text, label, 'seeds')
+    w = _check_synthetic_weight(synthetic_weight)
+    base = _labelled(seeds, text, label, 'seeds').with_columns(weight=pl.lit(1.0))
     sets = {'seeds': base}
     if synthetic is not None:
-        synth = _labelled(synthetic, text, label, 'synthetic', empty_ok=True)
+        synth = _labelled(synthetic, text, label, 'synthetic', empty_ok=True).with_columns(weight=pl.lit(w))
         if synth.height == 0:
             warnings.warn(StudentWarning('synthetic: no row is left (a judge rejected them all); '
                                          'seeds+synthetic is the seeds alone'), stacklevel=2)
         sets['seeds+synthetic'] = pl.concat([base, synth])
-    if real is not None: sets['real'] = _labelled(real, text, label, 'real')
-    test = _labelled(test, text, label, 'test')   # every frame now has plain `text` and `label` columns
-    return Comparison({k: _tstr(d, test, student, 'text', 'label', seed, k) for k,d in sets.items()})
+    if real is not None: sets['real'] = _labelled(real, text, label, 'real').with_columns(weight=pl.lit(1.0))
+    test = _labelled(test, text, label, 'test')   # every frame now has plain `text`, `label` and `weight` columns
+    return Comparison({k: _tstr(d, test, student, 'text', 'label', seed, k, 'weight') for k,d in sets.items()},
+                      synthetic_weight=w if synthetic is not None else 1.0)
 
 # %% ../nbs/07_student.ipynb #5451abac
 @patch

@@ -213,3 +213,20 @@ def test_banking77_seeds_versus_full_train(shared):
     assert len(seeds) == 385 and full.train_rows == len(train)
     assert full.macro_f1 > few.macro_f1
     assert full.macro_f1 > 0.88 and few.macro_f1 > 0.5   # measured 0.914 and 0.634
+
+def test_weights_reach_the_default_student():
+    "Rows that say the wrong thing: weighed as much as the rest they mislead the student, weighed little they do not."
+    train, test = toy(10, 0), toy(10, 1)
+    poison = test.with_columns(label=pl.lit('weather'))        # every test text, labelled weather
+    mixed = pl.concat([train.with_columns(w=pl.lit(1.0)), poison.with_columns(w=pl.lit(0.001))])
+    assert tstr(mixed, test).accuracy < 0.5                     # unweighted, the poison wins on its own texts
+    assert tstr(mixed, test, weights='w').accuracy == 1.0
+    loud = compare_tstr(test, seeds=train, synthetic=poison)
+    quiet = compare_tstr(test, seeds=train, synthetic=poison, synthetic_weight=0.001)
+    acc = lambda c: dict(zip(c.table['setting'], c.table['accuracy']))['seeds+synthetic']
+    assert acc(loud) < 0.5 and acc(quiet) == 1.0
+    assert quiet.table['rows'].to_list() == loud.table['rows'].to_list() == [len(train), len(train) + len(poison)]
+    with pytest.raises(StudentError, match=r'synthetic_weight=-1 is not a weight'):
+        compare_tstr(test, seeds=train, synthetic=poison, synthetic_weight=-1)
+    with pytest.raises(StudentError, match=r'takes no sample_weight'):
+        tstr(mixed, test, student=Memorizer, weights='w')
