@@ -462,6 +462,42 @@ def perplexity(self:NgramLM, sentences:list, universe:int, floor:float=0.01)->fl
     return math.exp(-lp / max(1, n))
 
 # %% ../nbs/08_collapse.ipynb #de3271c3
+def _text_sets(texts, n_train:int, n_test:int, seed:int)->tuple[str, list, list]:
+    "(where the text came from, held-out test sentences, real training sentences), as lists of words, shuffled."
+    where = ('bank_texts (generated)' if texts is None else str(texts) if isinstance(texts, (str, Path))
+             else f'{len(texts):,} sentences')
+    if texts is None or isinstance(texts, (str, Path)):
+        texts = real_texts(texts, n=None if texts is not None else n_train + n_test, seed=seed)
+    sents = [s for s in (words(t) for t in texts) if s]
+    if len(sents) < 20:
+        raise CollapseError(f'{len(sents)} sentences with words',
+                            fix='pass at least 20 real sentences (a few thousand show collapse best)')
+    random.Random(seed).shuffle(sents)
+    n_test = min(n_test, len(sents) // 4)
+    return where, sents[:n_test], sents[n_test:n_test + n_train]
+
+# %% ../nbs/08_collapse.ipynb #db800aa2
+def _text_arm(arm:str, real:list, test:list, generations:int, keep:int, keep_samples:int, seed:int)->tuple:
+    "(table rows, word probabilities by real rank, sample sentences) of one arm's generations."
+    counts = Counter(w for s in real for w in s)
+    by_rank, rare = [w for w, _ in counts.most_common()], {w for w, k in counts.items() if k <= 2}
+    universe = len(set(counts) | {w for s in test for w in s}) + 1
+    r = random.Random(seed + 1)                                     # every arm starts from the same model and draws
+    lm, rows, probs, said = NgramLM().update(real), [], [], []
+    for g in range(generations + 1):
+        written = lm.sample(len(real), r)
+        vocab = lm.vocab
+        rows.append({'arm': arm, 'generation': g, 'perplexity': lm.perplexity(test, universe), 'vocab': len(vocab),
+                     'rare_words': len(rare & vocab), 'distinct_2': distinct_n([' '.join(s) for s in written], 2)})
+        probs.append(np.array([lm.c1[w] / max(1, len(lm.uni)) for w in by_rank]))
+        said.append([' '.join(s) for s in written[:keep_samples]])
+        if g == generations: break
+        if arm == 'replace': lm = NgramLM().update(written)
+        elif arm == 'mix': lm = NgramLM().update(r.sample(real, keep) + written[:len(real) - keep])
+        else: lm.update(written)
+    return rows, np.stack(probs), said
+
+# %% ../nbs/08_collapse.ipynb #c394437f
 def text_world(texts=None,              # real sentences (strings), a path `real_texts` reads, or None for `bank_texts`
                generations:int=10,      # generations after the first model of the real text
                arms=tuple(ARMS),        # which arms to run
@@ -473,41 +509,12 @@ def text_world(texts=None,              # real sentences (strings), a path `real
               )->CollapseRun:
     "A word-trigram student trained generation after generation on its own writing, in each arm, scored on real text."
     arms = _arms(arms); _check(generations, real_share)
-    where = ('bank_texts (generated)' if texts is None else str(texts) if isinstance(texts, (str, Path))
-             else f'{len(texts):,} sentences')
-    if texts is None or isinstance(texts, (str, Path)):
-        texts = real_texts(texts, n=None if texts is not None else n_train + n_test, seed=seed)
-    sents = [s for s in (words(t) for t in texts) if s]
-    if len(sents) < 20:
-        raise CollapseError(f'{len(sents)} sentences with words',
-                            fix='pass at least 20 real sentences (a few thousand show collapse best)')
-    rng = random.Random(seed)
-    rng.shuffle(sents)
-    n_test = min(n_test, len(sents) // 4)
-    test, real = sents[:n_test], sents[n_test:n_test + n_train]
-    counts = Counter(w for s in real for w in s)
-    by_rank = [w for w, _ in counts.most_common()]
-    rare = {w for w, k in counts.items() if k <= 2}
-    universe = len(set(counts) | {w for s in test for w in s}) + 1
+    where, test, real = _text_sets(texts, n_train, n_test, seed)
     keep = int(round(real_share * len(real)))
     rows, ranked, samples = [], {}, {}
     for arm in arms:
-        r = random.Random(seed + 1)                                 # every arm starts from the same model and draws
-        lm = NgramLM().update(real)
-        probs, said = [], []
-        for g in range(generations + 1):
-            written = lm.sample(len(real), r)
-            vocab = lm.vocab
-            rows.append({'arm': arm, 'generation': g, 'perplexity': lm.perplexity(test, universe), 'vocab': len(vocab),
-                         'rare_words': len(rare & vocab), 'distinct_2': distinct_n([' '.join(s) for s in written], 2)})
-            total = max(1, len(lm.uni))
-            probs.append(np.array([lm.c1[w] / total for w in by_rank]))
-            said.append([' '.join(s) for s in written[:keep_samples]])
-            if g == generations: break
-            if arm == 'replace': lm = NgramLM().update(written)
-            elif arm == 'mix': lm = NgramLM().update(r.sample(real, keep) + written[:len(real) - keep])
-            else: lm.update(written)
-        ranked[arm], samples[arm] = np.stack(probs), said
+        got, ranked[arm], samples[arm] = _text_arm(arm, real, test, generations, keep, keep_samples, seed)
+        rows += got
     table = pl.DataFrame(rows).with_columns(pl.col('generation', 'vocab', 'rare_words').cast(pl.Int64))
     settings = dict(generations=generations, real_share=real_share, n_train=len(real), n_test=len(test), source=where,
                     seed=seed)
