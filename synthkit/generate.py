@@ -337,8 +337,10 @@ def evol_asks(self:_Plan, label, n_asks:int, rnd:int)->list[Ask]:
 # %% ../nbs/04_generate.ipynb #84ec3610
 @patch
 def asks(self:_Plan, label, need:int, rnd:int)->list[Ask]:
-    "The asks that should bring `label` its `need` more rows."
-    n_asks = max(1, math.ceil(need / self.per_call))
+    "The asks that should bring `label` its `need` more rows: `overgenerate` x `need` over the share kept so far."
+    made = sum(r['label'] == label for r in self.rows)
+    kept = max(0.25, len(self.kept[label]) / made) if made else 1.0
+    n_asks = max(1, math.ceil(need * self.overgenerate / kept / self.per_call))
     return (self.evol_asks if self.strategy == 'evol' else self.fewshot_asks)(label, n_asks, rnd)
 
 # %% ../nbs/04_generate.ipynb #08358fa2
@@ -452,7 +454,7 @@ def round(self:_Plan, rnd:int)->bool:
     "One round: ask for what each label still needs, check the answers, keep the good ones. False: stop here."
     need = self.need()
     if not need or (self.stop is not None and self.stop.is_set()): return False
-    new = self.send([a for l, v in need.items() for a in self.asks(l, math.ceil(v * self.overgenerate), rnd)])
+    new = self.send([a for l, v in need.items() for a in self.asks(l, v, rnd)])
     if new is None: return False
     if self.strategy == 'evol' and self.shape.kind == 'instruction': new = self.answer(new)
     self.drop_similar(new)
