@@ -71,15 +71,17 @@ def _openai(arg:str, cache, budget_usd, base_url, endpoint):
 
 def make_teacher(spec:str, cache, budget_usd=None, seed:int=0,
                  base_url:str|None=None,   # an `openai` teacher's server (default: $OPENAI_BASE_URL, else OpenAI)
-                 endpoint:str|None=None):  # an `openai` teacher's endpoint: 'chat' (default) or 'completion'
+                 endpoint:str|None=None):  # 'chat' or 'completion': an `openai` teacher's, or a local GGUF's kind
     "A teacher from a command-line spec: `local[:PATH.gguf]`, `claude[:MODEL]`, `openai[:MODEL]` or `scripted:M.F`."
     kind, _, arg = spec.partition(':')
-    if (base_url or endpoint) and kind != 'openai':
-        raise TeacherError(f'--base-url/--endpoint with --teacher {spec}', fix='they are for openai[:MODEL] teachers')
+    if base_url and kind != 'openai':
+        raise TeacherError(f'--base-url with --teacher {spec}', fix='it is for openai[:MODEL] teachers')
+    if endpoint and kind not in ('openai', 'local'):
+        raise TeacherError(f'--endpoint with --teacher {spec}', fix='it is for openai[:MODEL] and local[:PATH] teachers')
     if kind == 'openai': return _openai(arg, cache, budget_usd, base_url, endpoint)
     if kind == 'local':
         from synthkit.local import LocalTeacher
-        return LocalTeacher(model_path=arg or None, cache=cache, seed=seed)
+        return LocalTeacher(model_path=arg or None, kind=endpoint, cache=cache, seed=seed)
     if kind == 'claude': return ClaudeTeacher(model=arg or DEFAULT_CLAUDE_MODEL, cache=cache, budget_usd=budget_usd)
     if kind == 'scripted': return _scripted(spec, arg, cache)
     raise TeacherError(f'unknown teacher "{spec}"',
@@ -393,7 +395,8 @@ def _run_args(sub):
     r.add_argument('--base-url', help='with --teacher openai: the server, e.g. http://127.0.0.1:8000/v1 '
                    '(default: $OPENAI_BASE_URL, else OpenAI)')
     r.add_argument('--endpoint', choices=['chat', 'completion'],
-                   help='with --teacher openai: chat (instruction models, the default) or completion (base models)')
+                   help='with --teacher openai: chat (instruction models, the default) or completion (base models); '
+                        'with --teacher local:PATH.gguf, the same choice for a GGUF (default: its chat template decides)')
     r.add_argument('--strategy', default='quotas', choices=['quotas', 'fewshot', 'attributes', 'personas', 'evol'])
     r.add_argument('--evolutions', help='with --strategy evol: comma-separated names among ' + ', '.join(EVOLUTIONS)
                    + ' (default: all; "rephrase" keeps labels best on the embedded model)')

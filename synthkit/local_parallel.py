@@ -122,8 +122,11 @@ def _answer_many(self:LocalTeacher, reqs:list[Request])->list[Response]:
         p = eng.tokens(head) + (llm.tokenize(tail.encode(), add_bos=False, special=True) if tail else [])
         width = min(len(reqs), self.parallel)
         need, most = _room(llm, p, [], [[0] * max(r.max_tokens for r in reqs)] * width, True)
-        out = _decode(_scorer_for(self, eng, need, most), llm, p, reqs, pick, width)
-        self.prompt_tokens_total += len(p) * len(reqs); self.prompt_tokens_evaluated += len(p)
+        sc = _scorer_for(self, eng, need, most)
+        fresh = sc.head != p[:-1]                      # the head is evaluated unless the context holds it already
+        out = _decode(sc, llm, p, reqs, pick, width)
+        self.prompt_tokens_total += len(p) * len(reqs)
+        self.prompt_tokens_evaluated += (len(p) - 1) * fresh + len(reqs)   # and the last token once per sample
     resps = []
     for i, (r, (toks, why)) in enumerate(zip(reqs, out)):
         text = llm.detokenize(toks).decode('utf-8', errors='ignore')

@@ -80,7 +80,7 @@ def test_mistakes_end_in_one_line_with_the_fix(tmp_path):
     assert p.returncode == 2 and 'OPENAI_API_KEY is not set' in p.stderr and 'Traceback' not in p.stderr
     p = synthkit('run', 'support_requests', '--teacher', 'local', '--base-url', 'http://127.0.0.1:8000/v1',
                  '--out', str(tmp_path/'b'))
-    assert p.returncode == 2 and 'they are for openai[:MODEL] teachers' in p.stderr
+    assert p.returncode == 2 and '--base-url with --teacher local; it is for openai[:MODEL] teachers' in p.stderr
     url = f'http://127.0.0.1:{_closed_port()}/v1'
     p = synthkit('run', 'support_requests', '--n', '3', '--teacher', 'openai:m', '--base-url', url,
                  '--out', str(tmp_path/'c'))

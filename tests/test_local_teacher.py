@@ -242,6 +242,22 @@ def test_kind_overrides_the_file(smol, teacher):
     with pytest.raises(TeacherError, match="kind='chat'"): LocalTeacher(kind='instruct')
 
 @needs_smol
+def test_the_command_line_sets_a_ggufs_kind(tmp_path):
+    "`synthkit run --teacher local:PATH --endpoint completion`: an instruct GGUF run as a base model, and the manifest says so."
+    import json, subprocess
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('OPENAI_', 'ANTHROPIC_'))}
+    run = lambda *a: subprocess.run([sys.executable, '-c', 'import sys; from synthkit.cli import main; sys.exit(main())',
+                                     'run', 'support_requests', '--n', '3', '--max-rounds', '1', '--judges', 'none',
+                                     '--teacher', f'local:{smol_path()}', *a], capture_output=True, text=True, env=env,
+                                    timeout=600)
+    p = run('--endpoint', 'completion', '--out', str(tmp_path/'base'))
+    assert p.returncode == 0, p.stderr
+    m = json.loads((tmp_path/'base'/'manifest.json').read_text())
+    assert (m['endpoint'], m['style']) == ('completion', 'completion') and m['counts']['generated'] >= 1
+    p = run('--base-url', 'http://127.0.0.1:1/v1', '--out', str(tmp_path/'bad'))
+    assert p.returncode == 2 and '--base-url with --teacher local:' in p.stderr and 'Traceback' not in p.stderr
+
+@needs_smol
 def test_logprobs_on_a_chat_model(smol):
     head, tail = smol.render(Request('What is the capital of France? Answer in one word.'))
     among = smol.logprobs(tail, ['Paris', 'London', 'Rome'], prefix=head, among=True)
@@ -264,7 +280,7 @@ def test_samples_of_one_prompt_decode_together_and_are_cached_one_by_one(teacher
     first = t.complete(reqs[:8])
     head = first[0].usage.input_tokens
     assert all(r.ok and '\n' not in r.text for r in first) and len({r.text for r in first}) >= 6
-    assert t.prompt_tokens_evaluated - e0 == head and t.prompt_tokens_total - n0 == 8 * head
+    assert t.prompt_tokens_evaluated - e0 == head - 1 + 8 and t.prompt_tokens_total - n0 == 8 * head   # last token 8x
     assert [r.usage.cache_read_tokens for r in first[1:]] == [head] * 7 and all(r.usage.output_tokens > 0 for r in first)
     more = LocalTeacher(cache=tmp_path/'calls.sqlite', progress=False).complete(reqs)
     assert [r.cached for r in more] == [True] * 8 + [False] * 4
