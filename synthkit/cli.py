@@ -77,7 +77,7 @@ def make_teacher(spec:str, cache, budget_usd=None, seed:int=0,
     if base_url and kind != 'openai':
         raise TeacherError(f'--base-url with --teacher {spec}', fix='it is for openai[:MODEL] teachers')
     if endpoint and kind not in ('openai', 'local'):
-        raise TeacherError(f'--endpoint with --teacher {spec}', fix='it is for openai[:MODEL] and local[:PATH] teachers')
+        raise TeacherError(f'--endpoint with --teacher {spec}', fix='it is for openai and local teachers')
     if kind == 'openai': return _openai(arg, cache, budget_usd, base_url, endpoint)
     if kind == 'local':
         from synthkit.local import LocalTeacher
@@ -396,7 +396,7 @@ def _run_args(sub):
                    '(default: $OPENAI_BASE_URL, else OpenAI)')
     r.add_argument('--endpoint', choices=['chat', 'completion'],
                    help='with --teacher openai: chat (instruction models, the default) or completion (base models); '
-                        'with --teacher local:PATH.gguf, the same choice for a GGUF (default: its chat template decides)')
+                        'with --teacher local:PATH.gguf, the same for a GGUF (default: its chat template decides)')
     r.add_argument('--strategy', default='quotas', choices=['quotas', 'fewshot', 'attributes', 'personas', 'evol'])
     r.add_argument('--evolutions', help='with --strategy evol: comma-separated names among ' + ', '.join(EVOLUTIONS)
                    + ' (default: all; "rephrase" keeps labels best on the embedded model)')
