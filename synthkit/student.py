@@ -93,7 +93,8 @@ def _labelled(data,                # labelled rows (anything `to_frame` takes)
     if df.schema[text] not in (pl.String, pl.Null):
         raise StudentError(f'"{text}" holds {df.schema[text]}, not text', where=where,
                            fix='pass text= the column that holds the texts')
-    try: out = _judged_kept(df, where).select(pl.col(text).cast(pl.String).alias('text'),
+    df = _judged_kept(df, where)
+    try: out = df.select(pl.col(text).cast(pl.String).alias('text'),
                          pl.col(label).cast(pl.String).str.strip_chars().alias('label'))
     except Exception:
         raise StudentError(f'"{label}" holds {df.schema[label]}, not labels', where=where,
@@ -109,8 +110,8 @@ def _labelled(data,                # labelled rows (anything `to_frame` takes)
     return out
 
 # %% ../nbs/07_student.ipynb #cf1b5d28
-def _weighted(df:pl.DataFrame,  # the frame `_labelled` was given (before the rejected rows are left out)
-              out:pl.DataFrame, # its plain `text` and `label`, rejected rows left out
+def _weighted(df:pl.DataFrame,  # the frame `_labelled` was given, rejected rows left out
+              out:pl.DataFrame, # its plain `text` and `label`
               weight:str,       # the column holding each row's weight
               where:str,        # name of the frame, for messages
              )->pl.DataFrame:
@@ -121,9 +122,9 @@ def _weighted(df:pl.DataFrame,  # the frame `_labelled` was given (before the re
     if not df.schema[weight].is_numeric():
         raise StudentError(f'"{weight}" holds {df.schema[weight]}, not numbers', where=where,
                            fix='weights are numbers >= 0: 1 counts a row once, 0.5 half as much, 0 not at all')
-    w = _judged_kept(df, where)[weight].cast(pl.Float64)
-    bad = [i for i, x in enumerate(w.to_list()) if x is None or not x >= 0 or x == float('inf')]
-    if bad:
+    w = df[weight].cast(pl.Float64)
+    bad = (w.is_null() | w.is_nan() | w.is_infinite() | (w < 0)).fill_null(True).arg_true()
+    if len(bad):
         raise StudentError(f'"{weight}" has {len(bad)} weight(s) that are missing, negative or not finite '
                            f'(first at kept row {bad[0]}: {w[bad[0]]})', where=where,
                            fix='give every row a weight >= 0')
