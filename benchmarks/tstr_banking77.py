@@ -13,16 +13,22 @@ weighed less than a seed (`compare_tstr(..., synthetic_weight=)`), a lever of th
 Arms:
   naive           one few-shot completion per row: the intent's name in words and its seeds shuffled as a bullet list,
                   temperature 0.9, the first line kept, no filter (what a user writes in ten lines)
+  openers         the naive loop with each row begun with the first word of a seed drawn from every intent's seeds
+                  (diverse openings: "When", "Can", "My", ...), the continuation written by the teacher
   default         `sk.generate(seeds, teacher, n=...)`, as a newcomer types it, judged by `sk.judge`'s defaults inside the
                   generation loop (as `synthkit run` does); its seconds include the judging. For a base model each
                   shuffled seed set serves 8 asks (`samples=8`), which the LocalTeacher decodes side by side
+  default-hot     the default with the teacher sampling at temperature 1.1 (its default is 0.8)
   one-set-per-ask the default with `samples=1` (the previous default): every ask its own shuffled seeds, decoded alone
   quotas, rephrase, rephrase-seeds   the older recipes (strategy quotas with ROUGE-L 0.7; evol rephrase; rephrase of
                   the seeds alone with no filter), default judges likewise
   raw             the default prompt with no filter and 1.5x over-generation, one round: the batch `--levers` reads
 
-`--levers` scores selections of every candidate of the default (or raw) batch after the fact (no filter, exact dedup, ROUGE-L 0.7 and a length-fitted
-ROUGE-L, the default judges, and the seed classifier's reading used to keep each intent's best rows), each at the quota.
+`--levers` scores selections of every candidate of the default (or raw) batch after the fact (no filter, exact dedup,
+ROUGE-L 0.7 and a length-fitted ROUGE-L, the default judges, the seed classifier's reading used to keep each intent's
+best rows), and label readers as filters after the default judges (the seed classifier; the default student trained on
+the seeds and the other folds' candidates; a classifier trained on the real train rows, a bound no user has), each at
+the quota.
 
 Each (arm, draw, generation seed) has its own call cache file in `--cache-dir`; `--fresh` deletes it before the arm runs, so
 its seconds are from scratch (without `--fresh`, a repeated run reads its calls from the cache and says so). Prints, and
@@ -47,18 +53,28 @@ def bigram_student():
 
 def words(label:str)->str: return ' '.join(label.replace('_', ' ').split())
 
-def naive(seeds, teacher, per_intent:int, gen_seed:int)->pl.DataFrame:
-    "The naive loop: one shuffled few-shot completion per row, no filter."
-    rng, reqs, labels = random.Random(gen_seed), [], []
+def naive(seeds, teacher, per_intent:int, gen_seed:int, openers:bool=False)->pl.DataFrame:
+    "The naive loop: one shuffled few-shot completion per row, no filter; `openers`: each row begun with a seed's first word."
+    rng, reqs, labels, heads = random.Random(gen_seed), [], [], []
+    first = [t.split()[0] for t in seeds['text'].to_list()]     # every intent's seeds: openings, not topics
     for label in sorted(set(seeds['label'].to_list())):
         texts = seeds.filter(pl.col('label') == label)['text'].to_list()
         for i in range(per_intent):
             shown = rng.sample(texts, len(texts))
-            reqs.append(Request(prompt=f'Messages about {words(label)}:\n' + ''.join(f'- {t}\n' for t in shown) + '-',
-                                max_tokens=64, stop=['\n'], temperature=0.9, sample=i))
-            labels.append(label)
-    texts = [r.text.strip().splitlines()[0].strip() if r.ok and r.text.strip() else '' for r in teacher.complete(reqs)]
+            head = rng.choice(first) if openers else ''
+            reqs.append(Request(prompt=f'Messages about {words(label)}:\n' + ''.join(f'- {t}\n' for t in shown)
+                                + (f'- {head}' if openers else '-'), max_tokens=64, stop=['\n'], temperature=0.9, sample=i))
+            labels.append(label); heads.append(head)
+    texts = [(h + r.text).strip().splitlines()[0].strip() if r.ok and r.text.strip() else ''
+             for h, r in zip(heads, teacher.complete(reqs))]
     return pl.DataFrame({'text': texts, 'label': labels}).with_columns(keep=pl.col('text').str.len_chars() > 0)
+
+def hot(arm, temperature:float=1.1):
+    "`arm` with the teacher sampling at `temperature` (the LocalTeacher's default is 0.8)."
+    def run(seeds, teacher, per_intent, gen_seed):
+        teacher.temperature = temperature
+        return arm(seeds, teacher, per_intent, gen_seed)
+    return run
 
 def recipe(**how):
     "An arm that runs `sk.generate` with `how`, judged by the default judges inside the loop unless `how` says not."
@@ -70,7 +86,9 @@ def recipe(**how):
     return arm
 
 ARMS = {'naive': naive,
+        'openers': lambda *a: naive(*a, openers=True),
         'default': recipe(),
+        'default-hot': hot(recipe()),
         'one-set-per-ask': recipe(samples=1),
         'quotas': recipe(strategy='quotas', quota='uniform', topic='Customer messages to a bank', similarity=0.7),
         'rephrase': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', topic='Customer messages to a bank'),
@@ -181,10 +199,32 @@ def levers(batch, seeds, real, test, per_intent:int):
            'default judges': sk.judge(batch, seeds=seeds),
            'seed classifier best per intent': ranked,
            'default judges, then seed classifier best': sk.judge(ranked, seeds=seeds)}
+    judged = sel['default judges']
+    for name, read in readers(seeds, real).items():          # label readers as filters after the default judges
+        sel[f'default judges, then {name} agrees'] = judged.with_columns(keep=pl.col('keep') & pl.Series(read(judged)))
     for name, df in sel.items():
         rows = cut(df)
-        print(f'   lever {name:<42} rows {rows.height:5d}  ' + '  '.join(f'{s} {v:.1%}' for s, v in
+        print(f'   lever {name:<62} rows {rows.height:5d}  ' + '  '.join(f'{s} {v:.1%}' for s, v in
                                                                       scores(test, seeds, rows.select('text', 'label'), real).items()))
+
+def readers(seeds, real)->dict:
+    "Ways to read each candidate's label, each a function frame -> [label read == label given]; the last is a bound."
+    from sklearn.model_selection import StratifiedKFold
+    from synthkit.labels import _seed_classifier
+    def seed_clf(df): return list(_seed_classifier(seeds).predict(df['text'].to_list()) == df['label'].to_numpy())
+    def out_of_fold(df, k=5):
+        "The default student trained on the seeds and the other folds' candidates, for the candidates of each fold."
+        texts, labs, read = df['text'].to_list(), df['label'].to_list(), [None] * df.height
+        for tr, te in StratifiedKFold(k, shuffle=True, random_state=0).split(texts, labs):
+            s = sk.default_student().fit(seeds['text'].to_list() + [texts[i] for i in tr],
+                                         seeds['label'].to_list() + [labs[i] for i in tr])
+            for i, l in zip(te, s.predict([texts[i] for i in te])): read[i] = l == labs[i]
+        return read
+    def real_train(df):
+        return list(bigram_student().fit(real['text'].to_list(), real['label'].to_list()).predict(df['text'].to_list())
+                    == df['label'].to_numpy())
+    return {'seed classifier': seed_clf, 'out-of-fold default student': out_of_fold,
+            'real-train classifier (a bound)': real_train}
 
 def summary(results):
     "Mean and spread per arm and student over draws and generation seeds, and the default/naive ratios per draw."
