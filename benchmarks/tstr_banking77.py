@@ -19,6 +19,8 @@ Arms:
                   generation loop (as `synthkit run` does); its seconds include the judging. For a base model each
                   shuffled seed set serves 8 asks (`samples=8`), which the LocalTeacher decodes side by side
   default-hot     the default with the teacher sampling at temperature 1.1 (its default is 0.8)
+  default-openers the default with `openers=True`: the openers arm's opening words inside `sk.generate` (one ask per
+                  example set, so not decoded side by side)
   one-set-per-ask the default with `samples=1` (the previous default): every ask its own shuffled seeds, decoded alone
   quotas, rephrase, rephrase-seeds   the older recipes (strategy quotas with ROUGE-L 0.7; evol rephrase; rephrase of
                   the seeds alone with no filter), default judges likewise
@@ -89,6 +91,7 @@ ARMS = {'naive': naive,
         'openers': lambda *a: naive(*a, openers=True),
         'default': recipe(),
         'default-hot': hot(recipe()),
+        'default-openers': recipe(openers=True),
         'one-set-per-ask': recipe(samples=1),
         'quotas': recipe(strategy='quotas', quota='uniform', topic='Customer messages to a bank', similarity=0.7),
         'rephrase': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', topic='Customer messages to a bank'),

@@ -13,7 +13,7 @@ from .core import (GenerateError, SynthkitWarning, CallError, COLUMNS, GENERATIO
 from .seeds import load_seeds, sample_fewshot
 from .teachers import Teacher, Request, Response, parse_json
 from .strategies import (EVOLUTIONS, DEFAULT_ATTRIBUTES, SYSTEM, Ask, Distinct, prompt_for, _about,
-                                 _evolutions, _grid)
+                                 openers_of, _evolutions, _grid)
 
 # %% auto #0
 __all__ = ['GEN_COLUMNS', 'Shape', 'InstructionShape', 'ChatShape', 'shape_of', 'split_items', 'rouge_l', 'Novelty',
@@ -220,7 +220,7 @@ def _row_base(ask:Ask, resp:Response, shape:Shape, teacher:Teacher)->dict:
 def _items(resp:Response, lead:str, shape:Shape, style:str)->list:
     "The raw items of an answer."
     if style == 'completion':
-        raw = lead + ' ' + resp.text if lead else resp.text
+        raw = lead + ('' if resp.text[:1].isspace() else ' ') + resp.text if lead else resp.text
         return [raw.strip().splitlines()[0] if shape.kind == 'text' and raw.strip() else raw.strip()]
     return split_items(resp.text if resp.data is None else json.dumps(resp.data), multiline=shape.kind != 'text')
 
@@ -285,6 +285,7 @@ class _Plan:
     overgenerate: float = 1.25
     on_rows: object = None      # called with each answer's rows as it arrives
     stop: object = None         # a threading.Event
+    openers: list|None = None   # opening words, one drawn per ask (base models, texts)
     def __post_init__(self):
         self.counter, self.rows, self.kept, self.by_label = itertools.count(), [], defaultdict(list), defaultdict(list)
         self.novelty = Novelty(0.7 if self.similarity == 'length' else self.similarity or 1.01)
@@ -314,7 +315,8 @@ def fewshot_asks(self:_Plan, label, n_asks:int, rnd:int)->list[Ask]:
         attrs = self.combos[next(self.counter) % len(self.combos)] if self.combos else {}
         shown = pool()                       # one prompt for the set's samples: a base model decodes them together
         out += [Ask(label=label, examples=s.to_dicts(), pool=shown, attributes=attrs, items=self.per_call,
-                    sample=i * per + j, strategy=self.strategy, round=rnd) for j in range(per)]
+                    sample=i * per + j, strategy=self.strategy, round=rnd,
+                    opener=self.rng.choice(self.openers) if self.openers else '') for j in range(per)]
     return out[:n_asks]
 
 # %% ../nbs/04_generate.ipynb #3b63ea2f
@@ -427,8 +429,7 @@ def _judge_names(out:pl.DataFrame, judge)->list:
     "Who dropped each row of a judge's frame: its `dropped_by`, else the judge its reasons name, else the function."
     told = out['dropped_by'].to_list() if 'dropped_by' in out.columns else [None] * out.height
     read = dropped_by(out.drop('dropped_by', strict=False))
-    name = getattr(judge, '__name__', 'judge')
-    return [t or (r if r not in (None, GENERATION) else name) for t, r in zip(told, read)]
+    return [t or (getattr(judge, '__name__', 'judge') if r in (None, GENERATION) else r) for t, r in zip(told, read)]
 
 # %% ../nbs/04_generate.ipynb #0b47e7fb
 @patch
@@ -442,8 +443,7 @@ def judged(self:_Plan, rows:list[dict])->list[dict]:
                             fix='return df.with_columns(keep=..., reasons=...)')
     whys = out['reasons'].to_list() if 'reasons' in out.columns else [None] * len(rows)
     for r, k, why, by in zip(rows, out['keep'].to_list(), whys, _judge_names(out, self.judge)):
-        was = r['keep']
-        r['keep'] = bool(k) and was
+        was, r['keep'] = r['keep'], bool(k) and r['keep']
         if why: r['reasons'] = list(dict.fromkeys((r['reasons'] or []) + list(why)))
         if was and not r['keep']: r['dropped_by'] = by
     return rows
@@ -459,8 +459,7 @@ def round(self:_Plan, rnd:int)->bool:
     if self.strategy == 'evol' and self.shape.kind == 'instruction': new = self.answer(new)
     self.drop_similar(new)
     if self.judge is not None and new: new = self.judged(new)
-    for r in new:
-        if r['keep']: self.kept[r['label']].append(r)
+    for r in filter(lambda r: r['keep'], new): self.kept[r['label']].append(r)
     self.rows += new
     return True
 
@@ -533,6 +532,7 @@ def generate(seeds,                    # seed rows (anything `load_seeds` takes)
              seed:int=0,               # makes the choice of examples, attributes and parents repeatable
              on_rows=None,             # called with each answer's candidate rows (dicts) as it arrives: live previews
              stop=None,                # a threading.Event: when set, stop after the calls in flight
+             openers:bool=False,       # base models, texts: begin each row with the first word of a seed of any label
             )->pl.DataFrame:
     "Grow `seeds` into about `n` kept synthetic rows with `teacher`; every candidate is returned, `keep` says which."
     strategy, seeds, style = _strategy(strategy, n), _as_seeds(seeds), _style(teacher)
@@ -541,11 +541,11 @@ def generate(seeds,                    # seed rows (anything `load_seeds` takes)
     evolutions, rng = _evolutions(evolutions), random.Random(seed)
     plan = _Plan(seeds, teacher, shape, style, strategy, targets, k=k or (8 if style == 'completion' else 4), m=m,
                  per_call=per_call or (1 if style == 'completion' else 5),
-                 samples=_samples(teacher, style) if samples is None else samples, rng=rng,
+                 samples=(1 if openers else _samples(teacher, style)) if samples is None else samples, rng=rng,
                  combos=_grid(attributes, rng) if strategy == 'attributes' else None, evolutions=evolutions, seed=seed,
                  topic=topic, max_tokens=max_tokens, similarity=similarity, judge=judge,
                  overgenerate=overgenerate or (1.0 if style == 'completion' else 1.25),
-                 on_rows=on_rows, stop=stop)
+                 on_rows=on_rows, stop=stop, openers=openers_of(seeds, shape, style) if openers else None)
     return plan.run(max_rounds)
 
 # %% ../nbs/04_generate.ipynb #03e655b8

@@ -12,7 +12,7 @@ from .teachers import Request
 if typing.TYPE_CHECKING: from synthkit.generate import Shape
 
 # %% auto #0
-__all__ = ['EVOLUTIONS', 'DEFAULT_ATTRIBUTES', 'SYSTEM', 'Ask', 'prompt_for', 'Distinct']
+__all__ = ['EVOLUTIONS', 'DEFAULT_ATTRIBUTES', 'SYSTEM', 'Ask', 'openers_of', 'prompt_for', 'Distinct']
 
 # %% ../nbs/04b_strategies.ipynb #2ccf8ac9
 EVOLUTIONS = {   # name: what the rewrite must do
@@ -61,6 +61,7 @@ class Ask:
     sample: int = 0
     strategy: str = 'fewshot'
     round: int = 1
+    opener: str = ''                                 # the word a base model's text begins with (texts)
 
 # %% ../nbs/04b_strategies.ipynb #43637c78
 SYSTEM = ('You write synthetic training data that reads like real data. Each item you write is realistic, specific '
@@ -81,7 +82,7 @@ def _base_new(ask:Ask, shape:Shape, topic, max_tokens)->tuple[Request, str]:
     "The next item of a numbered list (texts) or of numbered blocks (tasks, conversations)."
     shown, lead = ask.examples + ask.pool, _LEAD[shape.kind]
     head = _about(topic, ask.label, of='') + (f' ({_attr_words(ask.attributes)})' if ask.attributes else '')
-    if shape.kind == 'text': return _base_list(ask, topic, max_tokens), ''
+    if shape.kind == 'text': return _base_list(ask, topic, max_tokens), ask.opener
     word = {'instruction': 'Task', 'chat': 'Conversation'}[shape.kind]
     blocks = ''.join(f'{word} {i}\n{shape.render(r)}\n\n' for i, r in enumerate(shown, 1))
     return Request(prefix=f'{head}:\n\n{blocks}', prompt=f'{word} {len(shown) + 1}\n{lead}',
@@ -95,8 +96,20 @@ def _base_list(ask:Ask, topic, max_tokens)->Request:
     head = (topic or 'Messages') + (f' about {_in_words(ask.label)}' if ask.label is not None else '')
     head += f' ({_attr_words(ask.attributes)})' if ask.attributes else ''
     bullets = lambda rs: ''.join(f'- {one_line(r["text"])}\n' for r in rs)
-    return Request(prefix=f'{head}:\n{bullets(ask.examples)}', prompt=f'{bullets(ask.pool)}-',
+    tail = f'- {ask.opener}' if ask.opener else '-'
+    return Request(prefix=f'{head}:\n{bullets(ask.examples)}', prompt=f'{bullets(ask.pool)}{tail}',
                    max_tokens=max_tokens or 64, stop=['\n'], sample=ask.sample)
+
+# %% ../nbs/04b_strategies.ipynb #52d70c73
+def openers_of(seeds,                # the seeds, labelled texts
+               shape, style:str,     # the rows' shape and the teacher's style
+              )->list[str]:
+    "The first word of every seed, whatever its label: how people begin such texts, one drawn for each ask."
+    if style != 'completion' or shape.kind != 'text':
+        raise GenerateError(f'openers=True needs texts and a base (completion) teacher; these are {shape.kind} rows '
+                            f'for a{"n instruction" if style != "completion" else ""} teacher',
+                            fix='leave openers out, or use a LocalTeacher on labelled texts')
+    return [t.split()[0] for t in seeds['text'].to_list() if t.split()]
 
 # %% ../nbs/04b_strategies.ipynb #ee7caf2c
 def _base_rewrite(ask:Ask, shape:Shape, topic, max_tokens)->tuple[Request, str]:
