@@ -19,8 +19,9 @@ Arms:
                   generation loop (as `synthkit run` does); its seconds include the judging. For a base model each
                   shuffled seed set serves 8 asks (`samples=8`), which the LocalTeacher decodes side by side
   default-hot     the default with the teacher sampling at temperature 1.1 (its default is 0.8)
-  default-openers the default with `openers=True`: the openers arm's opening words inside `sk.generate` (one ask per
-                  example set, so not decoded side by side)
+  default-openers the default with `openers=True`: the openers arm's opening words inside `sk.generate`, each ask of
+                  a shuffled seed set with its own opener; the LocalTeacher packs those asks and evaluates their shared
+                  seeds once (before the packing, openers asked each set once, `samples=1`, and decoded it alone)
   one-set-per-ask the default with `samples=1` (the previous default): every ask its own shuffled seeds, decoded alone
   quotas, rephrase, rephrase-seeds   the older recipes (strategy quotas with ROUGE-L 0.7; evol rephrase; rephrase of
                   the seeds alone with no filter), default judges likewise

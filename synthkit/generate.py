@@ -541,7 +541,7 @@ def generate(seeds,                    # seed rows (anything `load_seeds` takes)
     evolutions, rng = _evolutions(evolutions), random.Random(seed)
     plan = _Plan(seeds, teacher, shape, style, strategy, targets, k=k or (8 if style == 'completion' else 4), m=m,
                  per_call=per_call or (1 if style == 'completion' else 5),
-                 samples=(1 if openers else _samples(teacher, style)) if samples is None else samples, rng=rng,
+                 samples=_samples(teacher, style) if samples is None else samples, rng=rng,
                  combos=_grid(attributes, rng) if strategy == 'attributes' else None, evolutions=evolutions, seed=seed,
                  topic=topic, max_tokens=max_tokens, similarity=similarity, judge=judge,
                  overgenerate=overgenerate or (1.0 if style == 'completion' else 1.25),

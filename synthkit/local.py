@@ -11,7 +11,7 @@ from .core import TeacherError, patch
 from .teachers import Teacher, Request, Response, Usage, parse_json
 
 # %% auto #0
-__all__ = ['DEFAULT_LOCAL_MODEL', 'check_gguf', 'bundled_gguf', 'LocalTeacher', 'on_llama_thread']
+__all__ = ['DEFAULT_LOCAL_MODEL', 'check_gguf', 'bundled_gguf', 'LocalTeacher', 'on_llama_thread', 'serve_llama']
 
 # %% ../nbs/02b_local.ipynb #d6432650
 DEFAULT_LOCAL_MODEL = 'gemma-3-270m-q4_k_m'
@@ -203,13 +203,39 @@ def _llama(llama_cpp, path:Path, n_ctx:int, n_threads:int, verbose:bool):
     "llama.cpp's model, loaded quietly; its own last words in the error when it cannot load."
     log = io.StringIO()
     try:
-        with contextlib.nullcontext() if verbose else contextlib.redirect_stderr(log):
+        with contextlib.nullcontext() if verbose else contextlib.redirect_stderr(log), _as_filed(llama_cpp):
             return llama_cpp.Llama(str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
                                    swa_full=True, verbose=verbose)
     except Exception as e:
         said = ' '.join(log.getvalue().split()[-30:])
         fix = 'check that it is a complete GGUF model file that this llama-cpp-python supports'
         raise TeacherError(f'llama.cpp could not load {path} ({e}) {said}'.strip(), fix=fix) from None
+
+# %% ../nbs/02b_local.ipynb #dc14285d
+def _amx_cpu()->bool:
+    "Whether this CPU has AMX tiles (read from Linux's /proc/cpuinfo; False where there is none)."
+    try: return ' amx_tile' in Path('/proc/cpuinfo').read_text()
+    except OSError: return False
+
+def _unpacked(defaults):
+    "llama.cpp's default model parameters (`defaults`) with its extra buffer types, the repacked weights, off."
+    def params():
+        p = defaults(); p.use_extra_bufts = False; return p
+    return params
+
+@contextlib.contextmanager
+def _as_filed(llama_cpp):
+    "While in this block llama-cpp-python loads weights as they are in the file, on an AMX CPU (elsewhere: unchanged)."
+    mod = llama_cpp.llama_cpp
+    orig = mod.llama_model_default_params
+    if _amx_cpu(): mod.llama_model_default_params = _unpacked(orig)
+    try: yield
+    finally: mod.llama_model_default_params = orig
+
+def serve_llama():
+    "llama-cpp-python's OpenAI-compatible server on this process's arguments, loading weights as `LocalTeacher` does."
+    import llama_cpp, llama_cpp.server.__main__ as server
+    with _as_filed(llama_cpp): server.main()
 
 # %% ../nbs/02b_local.ipynb #a7c195f7
 @patch

@@ -6,9 +6,9 @@
 from __future__ import annotations
 import asyncio, dataclasses
 import numpy as np
-from .core import patch
+from .core import TeacherError, patch
 from .teachers import Request, Response, Usage
-from .local import LocalTeacher, _llama_thread, _room, _scorer_for
+from .local import LocalTeacher, _llama_thread, _scorer_for
 
 # %% auto #0
 __all__ = ['MIN_P', 'PENALTY_LAST_N']
@@ -39,17 +39,24 @@ def _pick(x:np.ndarray, recent:list, rng, temp:float, top_p:float, top_k:int, pe
 # %% ../nbs/02d_local_parallel.ipynb #1d150a85
 @patch
 def plan(self:LocalTeacher, todo:dict):
-    "Group the requests a run will send ({key: (Request, places)}) that differ only in `sample`."
+    "Group what a run will send ({key: (Request, places)}): requests that differ only in `sample`; small groups packed."
     self._group_of, self._open, self._stash = {}, {}, {}
-    if (self.parallel or 1) < 2 or self.endpoint == 'chat': return
+    width = self.parallel or 1
+    if width < 2 or self.endpoint == 'chat': return
     groups = {}
     for k, (r, _) in todo.items():
         if r.schema is None and not r.messages:
             groups.setdefault(self.key(dataclasses.replace(r, sample=0)), []).append((r.sample, k, r))
-    for g, ms in groups.items():
+    packs, cur = [], []
+    for ms in groups.values():                       # in the order they are sent: a pack's answers are soon asked for
+        ms = [(k, r) for _, k, r in sorted(ms, key=lambda m: m[0])]
+        if len(ms) >= width: packs.append(ms); continue
+        if len(cur) + len(ms) > width: packs.append(cur); cur = []
+        cur += ms
+    for g, ms in enumerate(packs + [cur]):
         if len(ms) < 2: continue
-        self._open[g] = [(k, r) for _, k, r in sorted(ms, key=lambda m: m[0])]
-        self._group_of |= {k: g for _, k, _ in ms}
+        self._open[g] = ms
+        self._group_of |= {k: g for k, _ in ms}
 
 # %% ../nbs/02d_local_parallel.ipynb #4c0d183c
 @patch
@@ -73,24 +80,55 @@ def _stopped(text:str, stops:list)->int|None:
     at = [i for i in (text.find(s) for s in stops if s) if i >= 0]
     return min(at) if at else None
 
-def _decode(sc, llm, p:list, reqs:list, pick, width:int)->list[tuple[list, str]]:
-    "Tokens and why each request's sequence ended: prompt `p`, `pick(x, written, i)` per request, `width` at a time."
+def _shared(ps:list[list[int]])->list[int]:
+    "The tokens every prompt begins with, short of each prompt's last (its logits start the sampling)."
+    n = min(len(p) for p in ps) - 1
+    return ps[0][:next((j for j in range(n) if any(p[j] != ps[0][j] for p in ps)), n)]
+
+# %% ../nbs/02d_local_parallel.ipynb #a0ff09c9
+def _lcp(a, b)->int:
+    "How many tokens `a` and `b` share from the start, short of the last of either."
+    n = min(len(a), len(b)) - 1
+    return next((j for j in range(n) if a[j] != b[j]), max(n, 0))
+
+def _admit(sc, h:list, ps:list, fresh:list, slot:dict, holds:dict, ev:list)->tuple[list, list]:
+    "Put the `fresh` requests' prompts in their sequences; the batch items of their last tokens, and whose they are."
+    import llama_cpp
+    pre, pending = [], set()
+    for i in sorted(fresh, key=lambda i: ps[i]):      # in sort order, a prompt follows the one it shares most with
+        q, s = ps[i], slot[i]
+        src, n = 0, len(h)                            # sequence 0 holds the head
+        for t, held in holds.items():
+            if (m := _lcp(held, q)) > n: src, n = t, m
+        if src in pending: sc.decode(pre); pre, pending = [], set()   # its source's tokens are evaluated first
+        llama_cpp.llama_memory_seq_rm(sc.mem, s, -1, -1); llama_cpp.llama_memory_seq_cp(sc.mem, src, s, 0, n)
+        pre += [(t, n + j, [s], False) for j, t in enumerate(q[n:-1])]
+        ev[i], holds[s] = len(q) - 1 - n, q; pending.add(s)
+    if pre: sc.decode(pre)
+    last = {}
+    for i in fresh: last.setdefault(tuple(ps[i]), []).append(i)
+    for ii in last.values(): ev[ii[0]] += 1           # the last token once for all its sequences
+    return [(q[-1], len(q) - 1, [slot[i] for i in ii], True) for q, ii in last.items()], list(last.values())
+
+# %% ../nbs/02d_local_parallel.ipynb #bf6bf1d7
+def _decode(sc, llm, h:list, ps:list, reqs:list, pick, width:int)->list[tuple[list, str, int]]:
+    "Tokens, why each request's sequence ended, and the prompt tokens it evaluated: prompts `ps` after head `h`."
     import llama_cpp
     vocab, stops = llama_cpp.llama_model_get_vocab(llm.model), [list(r.stop or []) for r in reqs]
-    toks, why, todo = [[] for _ in reqs], [None] * len(reqs), list(range(len(reqs)))
+    toks, why, ev, todo = [[] for _ in reqs], [None] * len(reqs), [0] * len(reqs), list(range(len(reqs)))
     width = max(1, min(width, len(reqs), sc.n_seq - 1))
-    sc.use_head(p[:-1], width)
-    slot, items, at = {}, [], {}                       # request -> its sequence; the batch; request -> its item
+    sc.use_head(h, width)
+    slot, holds, items, at = {}, {}, [], {}           # request -> its sequence; sequence -> its prompt; the batch
     free = list(range(1, width + 1))
     while todo or at:
         fresh = []
-        while todo and free:                          # a finished sequence's place goes to the next sample
+        while todo and free:                          # a finished sequence's place goes to the next request
             i, s = todo.pop(0), free.pop(0)
-            llama_cpp.llama_memory_seq_rm(sc.mem, s, -1, -1); llama_cpp.llama_memory_seq_cp(sc.mem, 0, s, -1, -1)
-            slot[i] = s; fresh.append(i)
+            slot[i] = s; holds.pop(s, None); fresh.append(i)
         if fresh:
-            items.append((p[-1], len(p) - 1, [slot[i] for i in fresh], True))
-            at |= {i: len(items) - 1 for i in fresh}
+            new, who = _admit(sc, h, ps, fresh, slot, holds, ev)
+            at |= {i: len(items) + j for j, ii in enumerate(who) for i in ii}
+            items += new
         sc.decode(items)
         for i, j in list(at.items()):
             t = pick(sc.logits(j), toks[i], i)
@@ -102,15 +140,15 @@ def _decode(sc, llm, p:list, reqs:list, pick, width:int)->list[tuple[list, str]]
                 if stops[i] and _stopped(text, stops[i]) is not None: why[i], done = 'stop_sequence', True
                 elif len(toks[i]) >= reqs[i].max_tokens: why[i], done = 'max_tokens', True
             if done: del at[i]; free.append(slot[i])
-        items = [(toks[i][-1], len(p) + len(toks[i]) - 1, [slot[i]], True) for i in at]
+        items = [(toks[i][-1], len(ps[i]) + len(toks[i]) - 1, [slot[i]], True) for i in at]
         at = {i: j for j, i in enumerate(at)}
-    return list(zip(toks, why))
+    return list(zip(toks, why, ev))
 
 # %% ../nbs/02d_local_parallel.ipynb #2adda242
 @patch
 def _answer_many(self:LocalTeacher, reqs:list[Request])->list[Response]:
     "The blocking call behind a group's `send`, run on the llama.cpp thread: its requests' answers, in order."
-    head, tail = self.render(reqs[0])
+    import llama_cpp
     eng = self._load_model()
     llm, rngs = eng.llm, [np.random.default_rng(self.seed_of(r)) for r in reqs]
     def pick(x, recent, i):
@@ -119,19 +157,24 @@ def _answer_many(self:LocalTeacher, reqs:list[Request])->list[Response]:
                      self.top_p if r.top_p is None else r.top_p, self.top_k if r.top_k is None else r.top_k,
                      self.repeat_penalty)
     with eng.lock:
-        p = eng.tokens(head) + (llm.tokenize(tail.encode(), add_bos=False, special=True) if tail else [])
-        width = min(len(reqs), self.parallel)
-        need, most = _room(llm, p, [], [[0] * max(r.max_tokens for r in reqs)] * width, True)
+        ps = [eng.tokens(head) + (llm.tokenize(tail.encode(), add_bos=False, special=True) if tail else [])
+              for head, tail in map(self.render, reqs)]
+        h, width = _shared(ps), min(len(reqs), self.parallel)
+        most = llama_cpp.llama_model_n_ctx_train(llm.model)
+        need = len(h) + width * max(len(p) - len(h) + r.max_tokens for p, r in zip(ps, reqs))
+        if need > most:
+            raise TeacherError(f'{width} prompts and answers side by side need {need} tokens, more than the model\'s '
+                               f'{most}', fix='lower the teacher\'s parallel= or max_tokens')
         sc = _scorer_for(self, eng, need, most)
-        fresh = sc.head != p[:-1]                      # the head is evaluated unless the context holds it already
-        out = _decode(sc, llm, p, reqs, pick, width)
-        self.prompt_tokens_total += len(p) * len(reqs)
-        self.prompt_tokens_evaluated += (len(p) - 1) * fresh + len(reqs)   # and the last token once per sample
+        fresh = sc.head != h                           # the head is evaluated unless the context holds it already
+        out = _decode(sc, llm, h, ps, reqs, pick, width)
+        self.prompt_tokens_total += sum(map(len, ps))
+        self.prompt_tokens_evaluated += len(h) * fresh + sum(ev for *_, ev in out)
     resps = []
-    for i, (r, (toks, why)) in enumerate(zip(reqs, out)):
+    for i, (r, p, (toks, why, ev)) in enumerate(zip(reqs, ps, out)):
         text = llm.detokenize(toks).decode('utf-8', errors='ignore')
         cut = _stopped(text, list(r.stop or []))
+        own = ev + len(h) * (i == 0)                   # the first is charged the head, as on the one-at-a-time path
         resps.append(Response(text if cut is None else text[:cut], model=self.model, stop_reason=why,
-                              usage=Usage(input_tokens=len(p) if i == 0 else 0, output_tokens=len(toks),
-                                          cache_read_tokens=0 if i == 0 else len(p))))
+                              usage=Usage(input_tokens=own, output_tokens=len(toks), cache_read_tokens=len(p) - own)))
     return resps

@@ -175,7 +175,8 @@ def start_llama(port: int):
     except ImportError as e: pytest.skip(f'llama-cpp-python[server] is not installed ({e}): pip install "llama-cpp-python[server]"')
     from synthkit.local import bundled_gguf
     log = open(Path(os.environ.get('TMPDIR', '/tmp'))/f'llama-server-{port}.log', 'a')
-    p = subprocess.Popen([sys.executable, '-m', 'llama_cpp.server', '--model', str(bundled_gguf()), '--host', '127.0.0.1',
+    serve = 'from synthkit.local import serve_llama; serve_llama()'   # python -m llama_cpp.server, safe on AMX CPUs
+    p = subprocess.Popen([sys.executable, '-c', serve, '--model', str(bundled_gguf()), '--host', '127.0.0.1',
                           '--port', str(port), '--n_ctx', '2048'], stdout=log, stderr=subprocess.STDOUT)
     url, deadline = f'http://127.0.0.1:{port}/v1', time.monotonic() + 180
     while True:
