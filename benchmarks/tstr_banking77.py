@@ -22,7 +22,10 @@ Arms:
   default-openers the default with `openers=True`: the openers arm's opening words inside `sk.generate`, each ask of
                   a shuffled seed set with its own opener; the LocalTeacher packs those asks and evaluates their shared
                   seeds once (before the packing, openers asked each set once, `samples=1`, and decoded it alone)
-  one-set-per-ask the default with `samples=1` (the previous default): every ask its own shuffled seeds, decoded alone
+  one-set-per-ask the default with `samples=1` (the previous default): every ask its own shuffled seeds (packed
+                  side by side with other asks since the LocalTeacher packs prompts of their own)
+  default-m0      the default showing no earlier kept rows in the prompt (`m=0`; the default shows 2), as the naive
+                  loop shows seeds alone
   quotas, rephrase, rephrase-seeds   the older recipes (strategy quotas with ROUGE-L 0.7; evol rephrase; rephrase of
                   the seeds alone with no filter), default judges likewise
   raw             the default prompt with no filter and 1.5x over-generation, one round: the batch `--levers` reads
@@ -94,6 +97,7 @@ ARMS = {'naive': naive,
         'default-hot': hot(recipe()),
         'default-openers': recipe(openers=True),
         'one-set-per-ask': recipe(samples=1),
+        'default-m0': recipe(m=0),
         'quotas': recipe(strategy='quotas', quota='uniform', topic='Customer messages to a bank', similarity=0.7),
         'rephrase': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', topic='Customer messages to a bank'),
         'rephrase-seeds': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', similarity=None, max_rounds=1,

@@ -155,6 +155,7 @@ def run_job(seeds,                           # a seed file, or an example name
             evolutions:str|list|None=None,   # with strategy "evol": the rewrites, a list or comma-separated names
             base_url:str|None=None,          # an `openai` teacher's server
             endpoint:str|None=None,          # an `openai` teacher's endpoint: 'chat' or 'completion'
+            openers:bool=False,              # base models, texts: begin each row with a seed's first word
            )->dict:
     "Seeds -> generate -> write generated/accepted/rejects parquet and manifest.json into `out`; returns the manifest."
     from synthkit.generate import generate, plan_quotas, quota_table
@@ -169,12 +170,14 @@ def run_job(seeds,                           # a seed file, or an example name
         warnings.simplefilter('always')
         js = make_judges(judges, sd, t, topic)
         batch = generate(sd, t, n=n, strategy=strategy, quota=quota, topic=topic, seed=seed, max_rounds=max_rounds,
-                         evolutions=evolutions or None, judge=(lambda df: judge(df, js, seeds=sd)) if js else None)
+                         evolutions=evolutions or None, judge=(lambda df: judge(df, js, seeds=sd)) if js else None,
+                         openers=openers)
     for w in ws: print(f'warning: {w.message}', file=sys.stderr)
     acc, rej = _write_batch(out, batch)
     targets = plan_quotas(sd, n, quota or ('uniform' if strategy == 'quotas' else 'proportional'))
     manifest = {'seeds': str(seeds), 'seed_rows': sd.height, 'kind': sd['kind'][0], 'teacher': teacher,
-                'model': t.model, **_served(t), 'strategy': strategy, 'evolutions': evolutions or None,
+                'model': t.model, **_served(t), 'strategy': strategy, 'openers': openers,
+                'evolutions': evolutions or None,
                 'quota': quota, 'n': n,
                 'topic': topic, 'seed': seed, 'max_rounds': max_rounds, 'budget_usd': budget_usd,
                 'judges': [j.name for j in js], 'funnel': funnel(batch).table.to_dicts(),
@@ -364,7 +367,8 @@ def _run(a)->int:
         m = run_job(a.seeds, a.out, n=a.n or 50, teacher=a.teacher, strategy=a.strategy, quota=a.quota, topic=a.topic,
                     text=a.text_col, label=a.label_col, budget_usd=a.budget_usd, seed=a.seed, max_rounds=a.max_rounds,
                     judges=a.judges, evolutions=getattr(a, 'evolutions', None),
-                    base_url=getattr(a, 'base_url', None), endpoint=getattr(a, 'endpoint', None))
+                    base_url=getattr(a, 'base_url', None), endpoint=getattr(a, 'endpoint', None),
+                    openers=getattr(a, 'openers', False))
     except KeyboardInterrupt:
         print(f'\ninterrupted: every answered call is cached in {a.out}/calls.sqlite; '
               'run the same command again to resume', file=sys.stderr)
@@ -402,6 +406,8 @@ def _run_args(sub):
                    + ' (default: all; "rephrase" keeps labels best on the embedded model)')
     r.add_argument('--quota', choices=['uniform', 'proportional', 'balance'], help='how rows are shared over labels')
     r.add_argument('--topic', help='what the rows are, in words ("customer messages to a bank")')
+    r.add_argument('--openers', action='store_true', help='a base model begins each row with the first word of a seed '
+                   'of any label (varied openings; texts only)')
     r.add_argument('--text-col', help='seed column holding the text')
     r.add_argument('--label-col', help='seed column holding the label')
     r.add_argument('--budget-usd', type=float, help='stop before spending more (Claude, OpenAI)')

@@ -72,6 +72,21 @@ def test_completion_endpoint_gets_completion_prompts_and_the_default_model(tmp_p
     assert (m['model'], m['endpoint'], m['style'], m['counts']['accepted']) == (DEFAULT_OPENAI_MODEL, 'completion',
                                                                                'completion', 6)
 
+def test_openers_begin_each_row_with_a_seeds_first_word(tmp_path):
+    firsts = {t.split()[0] for t in pl.read_ndjson(ROOT/'synthkit'/'data'/'support_requests.jsonl')['text']}
+    with FakeOpenAI(reply=reply) as fake:
+        p = synthkit('run', 'support_requests', '--n', '9', '--teacher', 'openai', '--base-url', fake.url,
+                     '--endpoint', 'completion', '--openers', '--out', str(tmp_path/'run'))
+        chat = synthkit('run', 'support_requests', '--n', '9', '--teacher', 'openai', '--base-url', fake.url,
+                        '--openers', '--out', str(tmp_path/'chat'))
+    assert p.returncode == 0, p.stderr
+    heads = [r['body']['prompt'].rsplit('\n- ', 1)[-1] for r in completions(fake)]
+    assert set(heads) <= firsts and len(set(heads)) > 2                # each prompt ends on some seed's first word
+    acc = pl.read_parquet(tmp_path/'run'/'accepted.parquet')
+    assert acc.height == 9 and acc['text'].map_elements(lambda t: t.split()[0] in firsts, return_dtype=pl.Boolean).all()
+    assert json.loads((tmp_path/'run'/'manifest.json').read_text())['openers'] is True
+    assert chat.returncode == 2 and 'base (completion) teacher' in chat.stderr and 'Traceback' not in chat.stderr
+
 def _closed_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
