@@ -5,7 +5,7 @@ Run: python benchmarks/local_teacher.py   (needs pip install "synthkit[local]"; 
 import asyncio, contextlib, dataclasses, io, statistics, time
 import llama_cpp
 from synthkit import LocalTeacher, Request
-from synthkit.local import bundled_gguf, on_llama_thread
+from synthkit.local import bundled_gguf, on_llama_thread, _as_filed
 
 INTENTS = ['lost_card', 'refund', 'delivery', 'password', 'address', 'cancel', 'upgrade', 'fraud', 'fees', 'opening_hours', 'complaint', 'invoice']
 EXAMPLES = [('lost_card', "I can't find my debit card anywhere, please block it before someone uses it."),
@@ -27,7 +27,7 @@ OTHERS = [fewshot(h) for h in ('Messages sent to a help desk, labelled by topic.
 
 def raw_llama(t:LocalTeacher)->llama_cpp.Llama:
     "A second model, loaded the same way, for the raw loop (run, like the teacher, on the llama.cpp thread: see 02_teachers)."
-    with contextlib.redirect_stderr(io.StringIO()):
+    with contextlib.redirect_stderr(io.StringIO()), _as_filed(llama_cpp):   # unrepacked on an AMX CPU, as the teacher
         return llama_cpp.Llama(str(bundled_gguf()), n_ctx=t.n_ctx, n_threads=t.n_threads, n_threads_batch=t.n_threads, swa_full=True, verbose=False)
 
 def raw_run(llm, t:LocalTeacher, reqs)->tuple[int, float, list[str]]:
