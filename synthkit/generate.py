@@ -220,7 +220,7 @@ def _row_base(ask:Ask, resp:Response, shape:Shape, teacher:Teacher)->dict:
 def _items(resp:Response, lead:str, shape:Shape, style:str)->list:
     "The raw items of an answer."
     if style == 'completion':
-        raw = lead + ('' if resp.text[:1].isspace() else ' ') + resp.text if lead else resp.text
+        raw = lead + ('' if shape.kind == 'text' or resp.text[:1].isspace() else ' ') + resp.text if lead else resp.text
         return [raw.strip().splitlines()[0] if shape.kind == 'text' and raw.strip() else raw.strip()]
     return split_items(resp.text if resp.data is None else json.dumps(resp.data), multiline=shape.kind != 'text')
 

@@ -217,6 +217,7 @@ def _amx_cpu()->bool:
     try: return ' amx_tile' in Path('/proc/cpuinfo').read_text()
     except OSError: return False
 
+# %% ../nbs/02b_local.ipynb #69c2c4dd
 def _unpacked(defaults):
     "llama.cpp's default model parameters (`defaults`) with its extra buffer types, the repacked weights, off."
     def params():

@@ -80,17 +80,13 @@ def _stopped(text:str, stops:list)->int|None:
     at = [i for i in (text.find(s) for s in stops if s) if i >= 0]
     return min(at) if at else None
 
-def _shared(ps:list[list[int]])->list[int]:
-    "The tokens every prompt begins with, short of each prompt's last (its logits start the sampling)."
-    n = min(len(p) for p in ps) - 1
-    return ps[0][:next((j for j in range(n) if any(p[j] != ps[0][j] for p in ps)), n)]
-
-# %% ../nbs/02d_local_parallel.ipynb #a0ff09c9
+# %% ../nbs/02d_local_parallel.ipynb #597b883e
 def _lcp(a, b)->int:
     "How many tokens `a` and `b` share from the start, short of the last of either."
     n = min(len(a), len(b)) - 1
     return next((j for j in range(n) if a[j] != b[j]), max(n, 0))
 
+# %% ../nbs/02d_local_parallel.ipynb #a0ff09c9
 def _admit(sc, h:list, ps:list, fresh:list, slot:dict, holds:dict, ev:list)->tuple[list, list]:
     "Put the `fresh` requests' prompts in their sequences; the batch items of their last tokens, and whose they are."
     import llama_cpp
@@ -159,7 +155,8 @@ def _answer_many(self:LocalTeacher, reqs:list[Request])->list[Response]:
     with eng.lock:
         ps = [eng.tokens(head) + (llm.tokenize(tail.encode(), add_bos=False, special=True) if tail else [])
               for head, tail in map(self.render, reqs)]
-        h, width = _shared(ps), min(len(reqs), self.parallel)
+        h = ps[0][:min(_lcp(ps[0], p) for p in ps)]    # what every prompt begins with, short of its last token
+        width = min(len(reqs), self.parallel)
         most = llama_cpp.llama_model_n_ctx_train(llm.model)
         need = len(h) + width * max(len(p) - len(h) + r.max_tokens for p, r in zip(ps, reqs))
         if need > most:

@@ -99,9 +99,10 @@ def test_prefix_is_evaluated_once(teacher):
     def measure(reqs, through_complete):
         send(teacher, Request('Something else first.', max_tokens=1))             # the KV cache holds another head
         e0, t0, d0 = teacher.prompt_tokens_evaluated, teacher.prompt_tokens_total, perf(teacher)
-        rs = teacher.complete(reqs) if through_complete else [send(teacher, r) for r in reqs]
+        was, teacher.parallel = teacher.parallel, 1   # the one-at-a-time path, whose decodes llama.cpp counts (packs use the scorer)
+        try: rs = teacher.complete(reqs) if through_complete else [send(teacher, r) for r in reqs]
+        finally: teacher.parallel = was
         return teacher.prompt_tokens_evaluated - e0, teacher.prompt_tokens_total - t0, perf(teacher) - d0, rs
-    teacher.parallel = 1                      # the one-at-a-time path, whose decodes llama.cpp counts (packs use the scorer)
     evaluated, total, decoded, rs = measure(ordered, True)
     head = rs[1].usage.cache_read_tokens                                         # the prefix's tokens, beginning of text included
     assert head > 60 and [r.usage.cache_read_tokens for r in rs] == [0, head, head, head]
@@ -110,7 +111,6 @@ def test_prefix_is_evaluated_once(teacher):
     assert evaluated == decoded == total
     evaluated, total, decoded, _ = measure(mixed, True)                          # the call layer sorts them by prefix
     assert evaluated == decoded <= total - 3 * head - 3                          # each prefix once
-    teacher.parallel = type(teacher).parallel
 
 @needs_model
 def test_messages_and_system(teacher):
