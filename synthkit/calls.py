@@ -4,10 +4,10 @@
 
 # %% ../nbs/03_calls.ipynb #2d84654c
 from __future__ import annotations
-import asyncio, concurrent.futures, dataclasses, json, math, random, sqlite3, threading, time, warnings
+import asyncio, dataclasses, json, math, random, sqlite3, threading, time, warnings
 from pathlib import Path
 import polars as pl
-from .core import CallError, BudgetError, TeacherError, SynthkitWarning, patch
+from .core import CallError, BudgetError, TeacherError, SynthkitWarning, patch, blocking
 from .teachers import (Teacher, Request, Response, Usage, as_request, check_json, parse_json,
                                default_cache_path)
 
@@ -524,18 +524,10 @@ def complete(self:Teacher, requests, progress:bool|None=None, **defaults)->list[
     async def go():
         try: return await self.acomplete(requests, progress=progress, **defaults)
         finally: await self.aclose()      # this loop ends here: close its connections while it still runs
-    def run(): return asyncio.run(go())
-    try: asyncio.get_running_loop()
-    except RuntimeError: return run()
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='synthkit')
-    fut = pool.submit(run)
-    try: return fut.result()
-    except KeyboardInterrupt:
+    def stop():
         if getattr(self, '_cancel', None): self._cancel.set()
-        try: fut.result()
-        except Exception: pass
-        raise
-    finally: pool.shutdown(wait=False)
+    return blocking(go, on_interrupt=stop)
+
 
 # %% ../nbs/03_calls.ipynb #cd5cd822
 def _batch_affordable(t, run:_Run, pending:dict)->bool:

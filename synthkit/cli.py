@@ -4,10 +4,10 @@
 
 # %% ../nbs/10_cli.ipynb #093c9898
 from __future__ import annotations
-import argparse, asyncio, importlib, json, os, platform, sys, time, warnings
+import argparse, importlib, json, os, platform, sys, time, warnings
 from pathlib import Path
 import polars as pl
-from .core import SynthkitError, TeacherError
+from .core import SynthkitError, TeacherError, blocking
 from .seeds import load_seeds, examples
 from .teachers import ScriptedTeacher
 from .claude import ClaudeTeacher, DEFAULT_CLAUDE_MODEL
@@ -426,7 +426,7 @@ def _first_served(base_url:str|None)->str:
     async def ask():
         try: return await t.served_models()
         finally: await t.aclose()
-    if served := asyncio.run(ask()): return served[0]
+    if served := blocking(ask): return served[0]
     raise TeacherError(f'{t.base_url} did not list its models at /v1/models',
                        fix='check that the server is running there, or name the model with --model M')
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #e27c871c
 from __future__ import annotations
-import builtins, csv, functools, hashlib, html, inspect, io, json, re, typing, unicodedata
+import asyncio, builtins, concurrent.futures, csv, functools, hashlib, html, inspect, io, json, re, typing, unicodedata
 from pathlib import Path
 from typing import Any, Iterable
 import numpy as np, polars as pl
@@ -14,7 +14,7 @@ __all__ = ['COLUMNS', 'SHAPE_COLUMNS', 'PROVENANCE', 'ID_FIELDS', 'GENERATION', 
            'SeedError', 'TeacherError', 'CallError', 'BudgetError', 'GenerateError', 'JudgeError', 'DiversityError',
            'StudentError', 'CollapseError', 'ExportError', 'SynthkitWarning', 'schema_table', 'content_id', 'with_ids',
            'read_records', 'records_of', 'to_frame', 'card_html', 'Cards', 'show', 'words', 'one_line',
-           'normalize_text', 'shingle_hashes', 'judge_columns', 'dropped_by', 'patch']
+           'normalize_text', 'shingle_hashes', 'judge_columns', 'dropped_by', 'patch', 'blocking']
 
 # %% ../nbs/00_core.ipynb #9ff741c3
 class SynthkitError(Exception):
@@ -410,3 +410,20 @@ def patch(f=None, *, as_prop:bool=False):
         f.__qualname__ = f'{cls.__name__}.{f.__name__}'
         setattr(cls, f.__name__, property(f) if as_prop else f)
     return f.__globals__.get(f.__name__, getattr(builtins, f.__name__, None))
+
+# %% ../nbs/00_core.ipynb #c11f49e3
+def blocking(make, on_interrupt=None):
+    "Run the coroutine `make()` returns to its end; on a thread of its own when an event loop already runs (Jupyter's)."
+    def run(): return asyncio.run(make())
+    try: asyncio.get_running_loop()
+    except RuntimeError: return run()
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='synthkit')
+    fut = pool.submit(run)
+    try: return fut.result()
+    except KeyboardInterrupt:
+        if on_interrupt: on_interrupt()
+        try: fut.result()
+        except Exception: pass
+        raise
+    finally: pool.shutdown(wait=False)
+

@@ -124,3 +124,13 @@ def test_demo_mistakes_with_a_server_end_in_one_line(tmp_path):
     assert 'Traceback' not in p.stderr
     p = synthkit('demo', '--base-url', url, '--teacher', 'local', '--out', str(tmp_path/'b'))
     assert p.returncode == 2 and 'they are for openai[:MODEL] teachers' in p.stderr
+
+def test_demo_against_a_server_runs_inside_a_running_event_loop_as_in_a_notebook(tmp_path, capsys):
+    "A Jupyter cell runs inside the kernel's event loop: `main(['demo', '--base-url', ...])` there must not need its own."
+    import asyncio
+    from synthkit.cli import main
+    async def a_notebook_cell(): return main(['demo', '--n', '3', '--base-url', fake.url, '--out', str(tmp_path/'nb')])
+    with FakeOpenAI(models=['my-served-model'], reply=reply) as fake:
+        assert asyncio.run(a_notebook_cell()) == 0, capsys.readouterr().err
+    assert '/v1/models' in [r['path'] for r in fake.requests]
+    assert json.loads((tmp_path/'nb'/'manifest.json').read_text())['model'] == 'my-served-model'
