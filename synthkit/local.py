@@ -66,8 +66,7 @@ def _cores()->int:
 
 class LocalTeacher(Teacher):
     "An embedded model run by llama.cpp: offline, free, sampled, and keeping a shared prefix in its KV cache."
-    kind = 'local'
-    sampling = True
+    kind, sampling = 'local', True
     max_concurrency = 1       # one llama.cpp context, one call at a time
     def __init__(self, model_path:str|Path|None=None, # a GGUF file (None: the bundled Gemma 3 270M)
                  kind:str|None=None,                  # 'chat' (the GGUF's chat template), 'completion' (continue text);
@@ -227,8 +226,7 @@ def _unpacked(defaults):
 @contextlib.contextmanager
 def _as_filed(llama_cpp):
     "While in this block llama-cpp-python loads weights as they are in the file, on an AMX CPU (elsewhere: unchanged)."
-    mod = llama_cpp.llama_cpp
-    orig = mod.llama_model_default_params
+    mod = llama_cpp.llama_cpp; orig = mod.llama_model_default_params
     if _amx_cpu(): mod.llama_model_default_params = _unpacked(orig)
     try: yield
     finally: mod.llama_model_default_params = orig
@@ -297,8 +295,7 @@ def _answer(self:LocalTeacher, req:Request)->Response:
     head, tail = self.render(req)
     eng = self._load_model()
     with eng.lock:
-        llm = eng.llm
-        h = eng.tokens(head)
+        llm, h = eng.llm, eng.tokens(head)
         t = llm.tokenize(tail.encode(), add_bos=False, special=True) if tail else []
         if not t: h, t = h[:-1], h[-1:]   # the last token goes with the request: sampling starts from fresh logits
         total = len(h) + len(t)
@@ -582,14 +579,17 @@ def _ends(eng:_Engine)->list[str]:
     t = eng.llm.tokenize(mark.encode(), add_bos=False, special=True)
     return [] if len(t) == 1 and llama_cpp.llama_vocab_is_eog(eng.llm._model.vocab, t[0]) else [mark]
 
+_JSON_CHAR = ('char ::= [^"\\\\]', 'char ::= [^"\\\\\\x00-\\x1F\\x7F]')  # llama-cpp-python's, JSON's
+
 def _grammar(eng:_Engine, schema:dict):
-    "llama.cpp's grammar for JSON following `schema` (remembered; None when it cannot express the schema)."
+    "llama.cpp's grammar for JSON following `schema`, strings free of raw control characters (None: not expressible)."
     import llama_cpp
     k = json.dumps(schema, sort_keys=True)
-    if k not in eng.grammars:
+    if k not in eng.grammars:      # llama-cpp-python's converter lets a raw newline into a string, which JSON forbids
         try:
             with contextlib.redirect_stderr(io.StringIO()):
-                eng.grammars[k] = llama_cpp.LlamaGrammar.from_json_schema(k, verbose=False)
+                g = llama_cpp.llama_grammar.json_schema_to_gbnf(k).replace(*_JSON_CHAR)
+                eng.grammars[k] = llama_cpp.LlamaGrammar.from_string(g, verbose=False)
         except Exception: eng.grammars[k] = None   # sampled freely; the call layer checks the parsed answer
     return eng.grammars[k]
 

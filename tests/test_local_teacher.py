@@ -1,5 +1,5 @@
 "LocalTeacher with real models through llama.cpp, no mocks: the bundled base model (Gemma 3 270M): determinism, sampling, stops, limits, prefix reuse, errors and the call cache; an instruct GGUF (SmolLM2-135M-Instruct): its chat template."
-import asyncio, dataclasses, importlib.util, math, os, sys, time
+import asyncio, dataclasses, importlib.util, math, os, re, sys, time
 import polars as pl, pytest
 from synthkit import LocalTeacher, Request, TeacherError
 from synthkit.local import bundled_gguf
@@ -230,7 +230,11 @@ def test_generate_gives_a_chat_model_instruction_prompts(smol, seen):
 def test_a_schema_request_to_a_chat_model_is_sampled_under_its_grammar(smol):
     rs = smol.complete([Request(f'How urgent is this bank message, 1 to 5, and why? "{m}"', schema=SCORE, max_tokens=80, sample=i)
                         for i, m in enumerate(['My card was stolen an hour ago!', 'What are your opening hours?'] * 2)])
-    assert all(r.ok and set(r.data) == {'score', 'why'} and r.data['score'] in range(1, 6) for r in rs), rs
+    whole = [r for r in rs if r.ok and set(r.data) == {'score', 'why'} and r.data['score'] in range(1, 6)]
+    cut = [r for r in rs if r not in whole]            # a 135M model may talk inside "why" until max_tokens
+    assert len(whole) >= 2 and all(r.stop_reason == 'max_tokens' for r in cut), rs
+    assert all(re.match(r'\{ ?"score" ?: ?[1-5] ?, ?"why" ?: ?"', r.text) for r in rs), rs    # the grammar's shape
+    assert not any(re.search(r'[\x00-\x1f]', r.text) for r in rs), rs   # JSON strings hold no raw newline or tab
 
 @needs_smol
 def test_kind_overrides_the_file(smol, teacher):
