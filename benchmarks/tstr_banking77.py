@@ -26,6 +26,9 @@ Arms:
                   side by side with other asks since the LocalTeacher packs prompts of their own)
   default-m0      the default showing no earlier kept rows in the prompt (`m=0`; the default shows 2), as the naive
                   loop shows seeds alone
+  default-fit     the default with LabelFit among the judges inside the loop (the teacher reads each row after its own
+                  and the seed classifier's likeliest other labels' seeds, and drops it when another label fits better),
+                  so generation refills what label fit drops: selection by the label reading at generation time
   quotas, rephrase, rephrase-seeds   the older recipes (strategy quotas with ROUGE-L 0.7; evol rephrase; rephrase of
                   the seeds alone with no filter), default judges likewise
   raw             the default prompt with no filter and 1.5x over-generation, one round: the batch `--levers` reads
@@ -84,10 +87,10 @@ def hot(arm, temperature:float=1.1):
 
 def recipe(**how):
     "An arm that runs `sk.generate` with `how`, judged by the default judges inside the loop unless `how` says not."
-    judged = how.pop('judged', True)
+    judged, fit = how.pop('judged', True), how.pop('fit', False)
     def arm(seeds, teacher, per_intent, gen_seed):
-        kw = dict(how)
-        if judged: kw['judge'] = lambda df: sk.judge(df, seeds=seeds)
+        kw, extra = dict(how), [sk.LabelFit(teacher)] if fit else []   # one LabelFit a run: it keeps its calibration
+        if judged: kw['judge'] = lambda df: sk.judge(df, sk.default_judges(seeds) + extra, seeds=seeds)
         return sk.generate(seeds, teacher, n=per_intent * seeds['label'].n_unique(), seed=gen_seed, **kw)
     return arm
 
@@ -98,6 +101,7 @@ ARMS = {'naive': naive,
         'default-openers': recipe(openers=True),
         'one-set-per-ask': recipe(samples=1),
         'default-m0': recipe(m=0),
+        'default-fit': recipe(fit=True),
         'quotas': recipe(strategy='quotas', quota='uniform', topic='Customer messages to a bank', similarity=0.7),
         'rephrase': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', topic='Customer messages to a bank'),
         'rephrase-seeds': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', similarity=None, max_rounds=1,
