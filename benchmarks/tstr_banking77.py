@@ -29,6 +29,9 @@ Arms:
   default-fit     the default with LabelFit among the judges inside the loop (the teacher reads each row after its own
                   and the seed classifier's likeliest other labels' seeds, and drops it when another label fits better),
                   so generation refills what label fit drops: selection by the label reading at generation time
+  default-crosscheck the default with LabelCrossCheck among the judges inside the loop (a default student trained on
+                  the seeds and the other folds of the round's rows, and the rows kept before, reads each row; a row
+                  whose own label is not its likeliest is dropped and refilled): selection by the batch's own reading
   quotas, rephrase, rephrase-seeds   the older recipes (strategy quotas with ROUGE-L 0.7; evol rephrase; rephrase of
                   the seeds alone with no filter), default judges likewise
   raw             the default prompt with no filter and 1.5x over-generation, one round: the batch `--levers` reads
@@ -87,9 +90,10 @@ def hot(arm, temperature:float=1.1):
 
 def recipe(**how):
     "An arm that runs `sk.generate` with `how`, judged by the default judges inside the loop unless `how` says not."
-    judged, fit = how.pop('judged', True), how.pop('fit', False)
+    judged, fit, cross = how.pop('judged', True), how.pop('fit', False), how.pop('crosscheck', False)
     def arm(seeds, teacher, per_intent, gen_seed):
         kw, extra = dict(how), [sk.LabelFit(teacher)] if fit else []   # one LabelFit a run: it keeps its calibration
+        if cross: extra.append(sk.LabelCrossCheck())                     # one a run: it remembers the rows it kept
         if judged: kw['judge'] = lambda df: sk.judge(df, sk.default_judges(seeds) + extra, seeds=seeds)
         return sk.generate(seeds, teacher, n=per_intent * seeds['label'].n_unique(), seed=gen_seed, **kw)
     return arm
@@ -102,6 +106,7 @@ ARMS = {'naive': naive,
         'one-set-per-ask': recipe(samples=1),
         'default-m0': recipe(m=0),
         'default-fit': recipe(fit=True),
+        'default-crosscheck': recipe(crosscheck=True),
         'quotas': recipe(strategy='quotas', quota='uniform', topic='Customer messages to a bank', similarity=0.7),
         'rephrase': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', topic='Customer messages to a bank'),
         'rephrase-seeds': recipe(strategy='evol', evolutions=['rephrase'], quota='uniform', similarity=None, max_rounds=1,
@@ -175,7 +180,7 @@ def main():
                 kept = batch.filter(pl.col('keep'))
                 sc = scores(test, seeds, kept.select('text', 'label'), real, weights)
                 results.append((d, g, arm, kept.height, secs, sc))
-                print(f'draw {d} gen {g} {arm:<15} kept {kept.height:5d} of {batch.height:5d}  {secs:6.0f}s of generation '
+                print(f'draw {d} gen {g} {arm:<18} kept {kept.height:5d} of {batch.height:5d}  {secs:6.0f}s of generation '
                       f'({int(led["calls"].sum())} calls, {int(led["cached"].sum())} from the cache)  gap closed: '
                       + '  '.join(f'{s} {v:.1%}' for s, v in sc.items()), flush=True)
                 for w in ws: print('   warning:', str(w.message)[:300])
@@ -245,7 +250,7 @@ def summary(results):
     for arm in arms:
         rs = [r for r in results if r[2] == arm]
         sd = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0
-        line = f'{arm:<15} runs {len(rs)}  rows {statistics.mean(r[3] for r in rs):6.0f}  seconds {statistics.mean(r[4] for r in rs):6.0f} ± {sd([r[4] for r in rs]):4.0f}'
+        line = f'{arm:<18} runs {len(rs)}  rows {statistics.mean(r[3] for r in rs):6.0f}  seconds {statistics.mean(r[4] for r in rs):6.0f} ± {sd([r[4] for r in rs]):4.0f}'
         for s in rs[0][5]:
             v = [r[5][s] for r in rs if r[5][s] is not None]
             line += f'  {s} {statistics.mean(v):.1%} ± {sd(v):.1%}' if v else f'  {s} n/a'

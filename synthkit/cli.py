@@ -88,17 +88,18 @@ def make_teacher(spec:str, cache, budget_usd=None, seed:int=0,
                        fix='use local, claude, claude:MODEL, openai, openai:MODEL or scripted:MODULE.FUNCTION')
 
 # %% ../nbs/10_cli.ipynb #2835d00a
-JUDGES = ['default', 'default+fit', 'none']
+JUDGES = ['default', 'default+crosscheck', 'default+fit', 'none']
 
 def make_judges(spec:str,            # one of `JUDGES`
                 seeds:pl.DataFrame,  # the run's seeds
                 teacher,             # the run's teacher: LabelFit reads with it when it has `logprobs`
                 topic:str|None=None, # what the rows are, in words
                )->list:
-    "The judges of a command-line spec: `default`, `default+fit` or `none`."
+    "The judges of a command-line spec: `default`, `default+crosscheck`, `default+fit` or `none`."
     from synthkit.llm_judge import default_judges
-    from synthkit.labels import LabelFit
-    js = default_judges(seeds) if spec in ('default', 'default+fit') else []
+    from synthkit.labels import LabelFit, LabelCrossCheck
+    js = default_judges(seeds) if spec.startswith('default') else []
+    if spec == 'default+crosscheck': js.append(LabelCrossCheck())        # one a run: it remembers the rows it kept
     if spec == 'default+fit':                                        # the embedded model reads labels
         js.append(LabelFit(teacher if hasattr(teacher, 'logprobs') else None, topic=topic or 'Messages'))
     return js
@@ -413,7 +414,9 @@ def _run_args(sub):
     r.add_argument('--budget-usd', type=float, help='stop before spending more (Claude, OpenAI)')
     r.add_argument('--seed', type=int, default=0); r.add_argument('--max-rounds', type=int, default=3)
     r.add_argument('--judges', choices=JUDGES, default='default',
-                   help='default: heuristics, dedup, leak check, PII redaction; default+fit adds LabelFit '
+                   help='default: heuristics, dedup, leak check, PII redaction; default+crosscheck adds '
+                        'LabelCrossCheck (a student trained on the rest of the batch checks labels; seconds); '
+                        'default+fit adds LabelFit '
                         '(the embedded model checks labels; minutes per 1,000 rows)')
     _recipe_args(r)
     r.set_defaults(run=_run)
