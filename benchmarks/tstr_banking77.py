@@ -2,6 +2,7 @@
 
     python benchmarks/tstr_banking77.py [--intents 20] [--seeds 5] [--per-intent 50] [--draws 0,1] [--gen-seeds 0,1]
         [--arms naive,default] [--teacher local[:PATH]] [--threads N] [--fresh] [--synthetic-weights 1,0.25] [--levers]
+    python benchmarks/tstr_banking77.py --from-logs benchmarks/results/tstr_banking77_issue14_packed_d*.log
 
 For every intent draw (`--draws`: the `seed` of banking77.subset, which intents and which seeds) and every generation seed
 (`--gen-seeds`: the teacher's sampling seed and the recipe's choices), each arm makes `--per-intent` rows per intent with
@@ -43,8 +44,10 @@ the seeds and the other folds' candidates; a classifier trained on the real trai
 the quota.
 
 Each (arm, draw, generation seed) has its own call cache file in `--cache-dir`; `--fresh` deletes it before the arm runs, so
-its seconds are from scratch (without `--fresh`, a repeated run reads its calls from the cache and says so). Prints, and
-asserts nothing."""
+its seconds are from scratch (without `--fresh`, a repeated run reads its calls from the cache and says so). After the
+runs, the summary: each arm's mean and spread, the default against the naive loop run by run, and their paired difference
+(mean ± standard error) with the runs that meet the target; `--from-logs` prints that summary for runs logged before,
+several logs at once (runs read from the cache count without seconds). Prints, and asserts nothing."""
 import argparse, math, random, re, statistics, time, warnings
 from collections import Counter
 from pathlib import Path
@@ -152,7 +155,10 @@ def main():
     p.add_argument('--synthetic-weights', default='1', help='also score each arm with its rows weighed this much '
                    'beside a seed (compare_tstr synthetic_weight), comma-separated, e.g. 1,0.5,0.25')
     p.add_argument('--levers', action='store_true', help='score selections of the raw arm after the fact')
+    p.add_argument('--from-logs', nargs='+', metavar='LOG', help='generate nothing: read the run lines of these logs '
+                   '(later lines win for the same draw, seed and arm) and print their summary')
     a = p.parse_args()
+    if a.from_logs: return summary(from_logs(a.from_logs))
     draws = [a.seed] if a.seed is not None else [int(x) for x in a.draws.split(',')]
     gens = [int(x) for x in a.gen_seeds.split(',')]
     weights = [float(x) for x in a.synthetic_weights.split(',')]
@@ -243,27 +249,63 @@ def readers(seeds, real)->dict:
     return {'seed classifier': seed_clf, 'out-of-fold default student': out_of_fold,
             'real-train classifier (a bound)': real_train}
 
+RUN = re.compile(r'^draw (\d+) gen (\d+) (\S+)\s+kept\s+(\d+) of\s+\d+\s+(\d+)s of generation \((\d+) calls, (\d+) from the '
+                 r'cache\)\s+gap closed: default (-?[\d.]+)%\s+bigram (-?[\d.]+)%')
+
+def from_logs(paths:list)->list:
+    "The runs the logs printed, as `main` collects them; a run read from the cache has no seconds of its own (None)."
+    runs = {}
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            if m := RUN.match(line):
+                d, g, arm, kept, secs, calls, cached, x, y = m.groups()
+                runs[(int(d), int(g), arm)] = (int(d), int(g), arm, int(kept), None if int(cached) else float(secs),
+                                               {'default': float(x) / 100, 'bigram': float(y) / 100})
+    return list(runs.values())
+
+def need(x:float)->float:
+    "The default's share the target asks for, given the naive loop's share `x`."
+    return max(1.3 * x, x + 0.10) if x < 0.30 else 1.3 * x
+
+def secs(r)->str: return 'cached' if r[4] is None else f'{r[4]:.0f}'
+
 def summary(results):
-    "Mean and spread per arm and student over draws and generation seeds, and the default/naive ratios per draw."
+    "Mean and spread per arm and student over draws and generation seeds, and the default against naive, run by run."
     print('\n#### summary (mean ± sd over draws x generation seeds)')
+    sd = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0
     arms = list(dict.fromkeys(r[2] for r in results))
     for arm in arms:
         rs = [r for r in results if r[2] == arm]
-        sd = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0
-        line = f'{arm:<18} runs {len(rs)}  rows {statistics.mean(r[3] for r in rs):6.0f}  seconds {statistics.mean(r[4] for r in rs):6.0f} ± {sd([r[4] for r in rs]):4.0f}'
+        t = [r[4] for r in rs if r[4] is not None]
+        line = (f'{arm:<18} runs {len(rs)}  rows {statistics.mean(r[3] for r in rs):6.0f}  seconds '
+                + (f'{statistics.mean(t):6.0f} ± {sd(t):4.0f}' if t else '   n/a'))
         for s in rs[0][5]:
             v = [r[5][s] for r in rs if r[5][s] is not None]
             line += f'  {s} {statistics.mean(v):.1%} ± {sd(v):.1%}' if v else f'  {s} n/a'
         print(line)
-    if {'naive', 'default'} <= set(arms):
-        print('\n#### default against naive, per draw and generation seed (target: >= 1.3x the gap share, >= +10 points where naive < 30%, seconds <=)')
-        for d, g in dict.fromkeys((r[0], r[1]) for r in results):
-            n = next(r for r in results if r[:3] == (d, g, 'naive')); k = next(r for r in results if r[:3] == (d, g, 'default'))
-            for s in n[5]:
-                x, y = n[5][s], k[5][s]
-                need = max(1.3 * x, x + 0.10) if x < 0.30 else 1.3 * x
-                print(f'draw {d} gen {g} {s:<8} naive {x:6.1%}  default {y:6.1%}  ({y - x:+.1%}, x{y / x if x > 0 else float("nan"):.2f}; '
-                      f'needs {need:.1%}: {"met" if y >= need else f"short by {need - y:.1%}"})  seconds {k[4]:.0f} vs {n[4]:.0f} '
-                      f'({"met" if k[4] <= n[4] else f"over by {k[4] - n[4]:.0f}s"})')
+    pairs = [(n, k) for n in results if n[2] == 'naive' for k in results if k[:2] == n[:2] and k[2] == 'default']
+    if not pairs: return
+    print('\n#### default against naive, per draw and generation seed (target: >= 1.3x the gap share, >= +10 points '
+          'where naive < 30%, seconds <=)')
+    for n, k in pairs:
+        timed = n[4] is not None and k[4] is not None
+        for s in n[5]:
+            x, y = n[5][s], k[5][s]
+            print(f'draw {n[0]} gen {n[1]} {s:<8} naive {x:6.1%}  default {y:6.1%}  ({y - x:+.1%}, '
+                  f'x{y / x if x > 0 else float("nan"):.2f}; needs {need(x):.1%}: '
+                  f'{"met" if y >= need(x) else f"short by {need(x) - y:.1%}"})  seconds {secs(k)} vs {secs(n)}'
+                  + (f' ({"met" if k[4] <= n[4] else f"over by {k[4] - n[4]:.0f}s"})' if timed else ''))
+    print(f'\n#### default minus naive over the {len(pairs)} paired runs (mean ± standard error; runs meeting the target)')
+    for s in pairs[0][0][5]:
+        diff = [k[5][s] - n[5][s] for n, k in pairs]
+        se = statistics.stdev(diff) / math.sqrt(len(diff)) if len(diff) > 1 else float('nan')
+        met = sum(k[5][s] >= need(n[5][s]) for n, k in pairs)
+        print(f'{s:<8} {statistics.mean(diff):+.1%} ± {se:.1%}   target met in {met} of {len(pairs)}')
+    both = sum(all(k[5][s] >= need(n[5][s]) for s in n[5]) for n, k in pairs)
+    timed = [(n, k) for n, k in pairs if n[4] is not None and k[4] is not None]
+    print(f'both students: target met in {both} of {len(pairs)}' + (
+          f'; seconds over {len(timed)} timed pairs: default {statistics.mean(k[4] for _, k in timed):.0f}, naive '
+          f'{statistics.mean(n[4] for n, _ in timed):.0f}, default faster in {sum(k[4] <= n[4] for n, k in timed)}'
+          if timed else ''))
 
 if __name__ == '__main__': main()
