@@ -258,7 +258,7 @@ def keeps(self:LabelFit, p:np.ndarray, own:int)->bool: return int(p.argmax()) ==
 class LabelCrossCheck(LabelJudge):
     "Drop labelled rows that a student trained on the seeds and the *other* rows (in folds) reads as another label."
     name, cost, reads = 'label_crosscheck', 4, 'the other rows read it as'
-    no_label, not_known = 'no label: not checked', 'label not among the seeds\': not checked'
+    no_label, not_known = 'no label to check', 'label not among the seeds'      # as LabelFit says them
     def __init__(self, folds:int=5,          # parts the rows are split into; each is read by a student of the others
                  student=None,               # None (`default_student`), an estimator, or a function returning one
                  min_ratio:float=1.0,        # keep a row whose own label's share is at least this times the top one's
