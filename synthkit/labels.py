@@ -275,31 +275,35 @@ class LabelCrossCheck(LabelJudge):
                              fix='pass seeds= with text and label columns, or leave this judge out')
     def known(self, seeds)->set: return set(seeds['label'].drop_nulls().to_list())
 
+# %% ../nbs/05c_labels.ipynb #a5fc647d
+def _out_of_fold(student, seed:int, base:list, texts:list, labs:list, labels:list, folds:int)->np.ndarray:
+    "Each row's share of every label from a student fitted on `base` (text, label) pairs and the other folds' rows."
+    from synthkit.student import _student
+    p, order = np.zeros((len(texts), len(labels))), np.random.default_rng(seed).permutation(len(texts))
+    k = min(folds, len(texts))
+    for f in range(k):
+        held, out = order[f::k], set(order[f::k].tolist())
+        train = base + [(texts[i], labs[i]) for i in order if i not in out]
+        s = _student(student, seed).fit([t for t, _ in train], [l for _, l in train])
+        shown = [texts[i] for i in held]
+        if hasattr(s, 'predict_proba'): p[np.ix_(held, [labels.index(c) for c in s.classes_])] = s.predict_proba(shown)
+        else: p[held, [labels.index(c) for c in s.predict(shown)]] = 1.0
+    return p
+
 # %% ../nbs/05c_labels.ipynb #a8897047
 @patch
 def read(self:LabelCrossCheck, rows, seeds)->tuple[list, np.ndarray]:
     "The seeds' labels, and each row's probability of each from a student that never saw the row."
-    from synthkit.student import _student
     key = tuple(seeds['id'].to_list()) if 'id' in seeds.columns else tuple(seeds['text'].to_list())
     if key != self.seeds_key: self.seen, self.seeds_key = [], key           # other seeds: forget the rows kept
     labels = sorted(self.known(seeds), key=str)
     texts, labs = [t or '' for t in rows['text'].to_list()], rows['label'].to_list()
-    seed_rows = [(t, l) for t, l in zip(seeds['text'].to_list(), seeds['label'].to_list()) if l is not None]
-    p = np.zeros((len(texts), len(labels)))
-    if len(texts) + len(self.seen) < self.min_per_label * len(labels):   # too few to read each other: all kept
-        p[np.arange(len(texts)), [labels.index(l) for l in labs]] = 1.0
-        return labels, p
-    order = np.random.default_rng(self.seed).permutation(len(texts))
-    k = min(self.folds, len(texts))
-    for f in range(k):
-        held, out = order[f::k], set(order[f::k].tolist())
-        train = seed_rows + self.seen + [(texts[i], labs[i]) for i in order if i not in out]
-        s = _student(self.student, self.seed).fit([t for t, _ in train], [l for _, l in train])
-        if hasattr(s, 'predict_proba'):
-            cols = [labels.index(c) for c in s.classes_]
-            p[np.ix_(held, cols)] = s.predict_proba([texts[i] for i in held])
-        else: p[held, [labels.index(c) for c in s.predict([texts[i] for i in held])]] = 1.0
     own = [labels.index(l) for l in labs]
-    self.seen += [(texts[i], labs[i]) for i in range(len(texts)) if self.keeps(p[i], own[i])]
-    self.seen = self.seen[-self.memory:]
+    if len(texts) + len(self.seen) < self.min_per_label * len(labels):   # too few to read each other: all kept
+        p = np.zeros((len(texts), len(labels))); p[np.arange(len(texts)), own] = 1.0
+        return labels, p
+    base = [(t, l) for t, l in zip(seeds['text'].to_list(), seeds['label'].to_list()) if l is not None] + self.seen
+    p = _out_of_fold(self.student, self.seed, base, texts, labs, labels, self.folds)
+    kept = [(texts[i], labs[i]) for i in range(len(texts)) if self.keeps(p[i], own[i])]
+    self.seen = (self.seen + kept)[-self.memory:]
     return labels, p
