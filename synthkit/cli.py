@@ -139,6 +139,22 @@ def _served(t)->dict:
     if getattr(t, 'base_url', None): out['base_url'] = t.base_url
     return out
 
+# %% ../nbs/10_cli.ipynb #9c1d2e4f
+def _run_manifest(out:Path, batch, sd, t, js, targets, settings:dict, t0:float, ws)->dict:
+    "Write the batch's files and `out/manifest.json`: the settings, teacher, funnel, counts, quotas, usage and time."
+    from synthkit.generate import quota_table
+    from synthkit.judge import funnel
+    acc, rej = _write_batch(out, batch)
+    manifest = {'seeds': settings.pop('seeds'), 'seed_rows': sd.height, 'kind': sd['kind'][0],
+                'teacher': settings.pop('teacher'), 'model': t.model, **_served(t), **settings,
+                'judges': [j.name for j in js], 'funnel': funnel(batch).table.to_dicts(),
+                'counts': {'generated': batch.height, 'accepted': acc.height, 'rejected': rej.height},
+                'quotas': quota_table(batch, targets).to_dicts(), **_usage(t.ledger),
+                'cost_usd': t.ledger.total_usd, 'seconds': round(time.time() - t0, 2), 'versions': _versions(),
+                'warnings': [str(w.message) for w in ws], 'files': RUN_FILES}
+    (out/'manifest.json').write_text(json.dumps(manifest, indent=2, default=str))
+    return manifest
+
 # %% ../nbs/10_cli.ipynb #c30f1ea6
 def run_job(seeds,                           # a seed file, or an example name
             out:str|Path,                    # the run folder (made when missing; holds the call cache)
@@ -159,8 +175,8 @@ def run_job(seeds,                           # a seed file, or an example name
             openers:bool=False,              # base models, texts: begin each row with a seed's first word
            )->dict:
     "Seeds -> generate -> write generated/accepted/rejects parquet and manifest.json into `out`; returns the manifest."
-    from synthkit.generate import generate, plan_quotas, quota_table
-    from synthkit.judge import judge, funnel
+    from synthkit.generate import generate, plan_quotas
+    from synthkit.judge import judge
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     sd = load_seeds(seeds, text=text, label=label)
     if isinstance(evolutions, str): evolutions = [e.strip() for e in evolutions.split(',') if e.strip()]
@@ -174,19 +190,11 @@ def run_job(seeds,                           # a seed file, or an example name
                          evolutions=evolutions or None, judge=(lambda df: judge(df, js, seeds=sd)) if js else None,
                          openers=openers)
     for w in ws: print(f'warning: {w.message}', file=sys.stderr)
-    acc, rej = _write_batch(out, batch)
     targets = plan_quotas(sd, n, quota or ('uniform' if strategy == 'quotas' else 'proportional'))
-    manifest = {'seeds': str(seeds), 'seed_rows': sd.height, 'kind': sd['kind'][0], 'teacher': teacher,
-                'model': t.model, **_served(t), 'strategy': strategy, 'openers': openers,
-                'evolutions': evolutions or None,
-                'quota': quota, 'n': n,
-                'topic': topic, 'seed': seed, 'max_rounds': max_rounds, 'budget_usd': budget_usd,
-                'judges': [j.name for j in js], 'funnel': funnel(batch).table.to_dicts(),
-                'counts': {'generated': batch.height, 'accepted': acc.height, 'rejected': rej.height},
-                'quotas': quota_table(batch, targets).to_dicts(), **_usage(t.ledger),
-                'cost_usd': t.ledger.total_usd, 'seconds': round(time.time() - t0, 2), 'versions': _versions(),
-                'warnings': [str(w.message) for w in ws], 'files': RUN_FILES}
-    (out/'manifest.json').write_text(json.dumps(manifest, indent=2, default=str))
+    settings = dict(seeds=str(seeds), teacher=teacher, strategy=strategy, openers=openers,
+                    evolutions=evolutions or None, quota=quota, n=n, topic=topic, seed=seed, max_rounds=max_rounds,
+                    budget_usd=budget_usd)
+    manifest = _run_manifest(out, batch, sd, t, js, targets, settings, t0, ws)
     write_report(out, batch, sd, manifest, targets)
     return manifest
 

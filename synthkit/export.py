@@ -347,6 +347,15 @@ def _write_rows(rows:pl.DataFrame, # the rows to write
     else: _write_parquet(rows, path)
     return info
 
+# %% ../nbs/09_export.ipynb #278238c7
+def _card_beside(path:Path, card, rows:pl.DataFrame, info:dict, **about)->Path|None:
+    "Write an export's dataset card beside `path` (card=True), at `card`, or not at all (False); returns where it went."
+    if card is False: return None
+    where = card_path(path) if card is True else Path(card)
+    text = dataset_card(rows, export=info, title=f'Synthetic dataset: {path.name}', **about)
+    _write(where, text.encode('utf-8'))
+    return where
+
 # %% ../nbs/09_export.ipynb #6a08a6e9
 def export(batch,                     # judged rows (anything `to_frame` takes)
            path=None,                 # the file to write (its name gives the format), or a folder for format="hf"
@@ -374,8 +383,7 @@ def export(batch,                     # judged rows (anything `to_frame` takes)
     if fmt == 'hf':
         ds = _hf_dataset(rows, layout, system, template, reasoning, conversational)
         if path is None: return ds
-        path = Path(path)
-        ds.save_to_disk(str(path))
+        path = Path(path); ds.save_to_disk(str(path))
         info |= {'layout': layout, 'file': path.name}
         if layout == 'rows': info['schema'] = schema_json(rows.schema)
     else:
@@ -383,12 +391,7 @@ def export(batch,                     # judged rows (anything `to_frame` takes)
                                            fix='pass a path, or format="hf" for a Dataset in memory')
         path = Path(path)
         info |= _write_rows(rows, path, fmt, system, template, reasoning, conversational)
-    where = None
-    if card is not False:
-        where = card_path(path) if card is True else Path(card)
-        text = dataset_card(rows, seeds=seeds, manifest=manifest, judged=judged, diversity=diversity, export=info,
-                            title=f'Synthetic dataset: {path.name}')
-        _write(where, text.encode('utf-8'))
+    where = _card_beside(path, card, rows, info, seeds=seeds, manifest=manifest, judged=judged, diversity=diversity)
     return ds if fmt == 'hf' else Exported(path, fmt, rows.height, df.height - rows.height, where)
 
 # %% ../nbs/09_export.ipynb #b38aa25d
