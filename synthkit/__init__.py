@@ -18,6 +18,7 @@ from .local_parallel import *
 from .openai_teacher import *
 from .calls import *
 from .strategies import *
+from .shapes import *
 from .generate import *
 from .judge import *
 from .dedup import *

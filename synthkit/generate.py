@@ -12,121 +12,13 @@ from .core import (GenerateError, SynthkitWarning, CallError, COLUMNS, GENERATIO
                            dropped_by, words, one_line, patch)
 from .seeds import load_seeds, sample_fewshot
 from .teachers import Teacher, Request, Response, parse_json
+from .shapes import Shape, InstructionShape, ChatShape, shape_of, split_items, _clean, _json_body
 from .strategies import (EVOLUTIONS, DEFAULT_ATTRIBUTES, SYSTEM, Ask, Distinct, prompt_for, _about,
                                  openers_of, _evolutions, _grid)
 
 # %% auto #0
-__all__ = ['GEN_COLUMNS', 'Shape', 'InstructionShape', 'ChatShape', 'shape_of', 'split_items', 'rouge_l', 'Novelty',
-           'plan_quotas', 'rows_frame', 'novelty_threshold', 'generate', 'quota_table', 'suggest_attributes']
-
-# %% ../nbs/04_generate.ipynb #ca5d2ac7
-def _clean(s)->str:
-    s = re.sub(r'^\s*(?:\d+[\.\)]|[-*•])\s+', '', str(s).strip())     # list markers
-    if len(s) > 1 and s[0] == s[-1] and s[0] in '"\'': s = s[1:-1]   # surrounding quotes
-    return s.strip()
-
-class Shape:
-    "How rows of one seed shape are written in prompts and read back from answers."
-    kind, noun, fields = 'text', 'example', ['text']
-    def render(self, r:dict)->str: return r['text']
-    def parse(self, item)->dict|None:
-        if isinstance(item, dict):
-            t = item.get('text') or next((v for v in item.values() if isinstance(v, str)), None)
-            return {'text': _clean(t)} if t else None
-        t = _clean(item)
-        return {'text': t} if t else None
-    def schema_hint(self)->str: return 'a JSON array of strings'
-
-# %% ../nbs/04_generate.ipynb #0cccb1e9
-_NO_INPUT = ('<none>', 'none', '<noinput>', 'n/a')
-
-def _task_fields(item)->dict:
-    "An instruction item's fields by lowercase key: from an object, or from `Key: value` lines."
-    if isinstance(item, dict): return {k.lower(): v for k,v in item.items()}
-    d, key = {}, None
-    for line in str(item).splitlines():
-        m = re.match(r'^\s*(instruction|input|reasoning|output)\s*:\s*(.*)$', line, re.I)
-        if m: key = m.group(1).lower(); d[key] = m.group(2)
-        elif key: d[key] += '\n' + line
-    return d
-
-# %% ../nbs/04_generate.ipynb #1ebca935
-class InstructionShape(Shape):
-    kind, noun, fields = 'instruction', 'task', ['instruction', 'input', 'output']
-    def __init__(self, reasoning:bool=False): self.reasoning = reasoning
-    def render(self, r:dict)->str:
-        out = f'Instruction: {r["instruction"]}\nInput: {r.get("input") or "<none>"}\n'
-        if self.reasoning and r.get('reasoning'): out += f'Reasoning: {r["reasoning"]}\n'
-        return out + f'Output: {r.get("output") or ""}'
-    def parse(self, item)->dict|None:
-        d = _task_fields(item)
-        ins = _clean(d.get('instruction') or '')
-        if not ins: return None
-        inp = str(d.get('input') or '').strip()
-        r = {'instruction': ins, 'input': '' if inp.lower() in _NO_INPUT else inp,
-             'output': str(d.get('output') or '').strip()}
-        if self.reasoning: r['reasoning'] = str(d.get('reasoning') or '').strip()
-        r['text'] = r['instruction']
-        return r
-    def schema_hint(self)->str:
-        keys = ('"instruction", "input" ("" if none), ' + ('"reasoning" (step by step), ' if self.reasoning else '')
-                + '"output"')
-        return f'a JSON array of objects with keys {keys}'
-
-# %% ../nbs/04_generate.ipynb #82f0f39e
-def _turns(item)->list[dict]:
-    "A conversation item's turns: from a list of role/content objects, or from `User:` / `Assistant:` lines."
-    if isinstance(item, dict): item = item.get('messages', item.get('conversation', item))
-    if isinstance(item, list):
-        return [{'role': str(m.get('role', '')).lower(), 'content': str(m.get('content', '')).strip()}
-                for m in item if isinstance(m, dict)]
-    msgs = []
-    for line in str(item).splitlines():
-        m = re.match(r'^\s*(user|assistant)\s*:\s*(.*)$', line, re.I)
-        if m: msgs.append({'role': m.group(1).lower(), 'content': m.group(2).strip()})
-        elif msgs and line.strip(): msgs[-1]['content'] += '\n' + line.strip()
-    return msgs
-
-# %% ../nbs/04_generate.ipynb #8c6b32b7
-class ChatShape(Shape):
-    kind, noun, fields = 'chat', 'conversation', ['messages']
-    def render(self, r:dict)->str:
-        return '\n'.join(f'{m["role"].capitalize()}: {m["content"]}' for m in r['messages'] if m['role'] != 'system')
-    def parse(self, item)->dict|None:
-        msgs = [m for m in _turns(item) if m['role'] in ('user', 'assistant') and m['content']]
-        if not msgs or msgs[0]['role'] != 'user': return None
-        return {'messages': msgs, 'text': msgs[0]['content']}
-    def schema_hint(self)->str:
-        return ('a JSON array of conversations, each an array of {"role": "user"|"assistant", "content": "..."} '
-                'turns')
-
-def shape_of(kind:str, reasoning:bool=False)->Shape:
-    "The `Shape` for a seed kind."
-    return {'text': Shape, 'instruction': lambda: InstructionShape(reasoning), 'chat': ChatShape}[kind]()
-
-# %% ../nbs/04_generate.ipynb #14e87cf8
-def _json_body(text:str):
-    "The JSON value that ends `text` or makes up most of it (after a sentence, or in a code fence), else None."
-    body = text.strip()
-    for m in re.finditer(r'[\[\{]', body):
-        try: val, end = json.JSONDecoder().raw_decode(body[m.start():])
-        except json.JSONDecodeError: continue
-        tail = body[m.start() + end:].strip().strip('`').strip()
-        return val if end >= 0.6 * len(body) or not tail else None
-    return None
-
-# %% ../nbs/04_generate.ipynb #aec13989
-_BLOCK = re.compile(r'\n\s*\n|\n(?=\s*(?:\d+[\.\)]|#+|Task \d+|Conversation \d+)\s)')             # where blocks part
-_BLOCK_HEAD = re.compile(r'^\s*(?:\d+[\.\)]|#+\s*\w*\s*\d*:?|Task \d+:?|Conversation \d+:?)\s*')   # a block's number
-
-def split_items(text:str, multiline:bool=False)->list:
-    "The items of a teacher's answer: a JSON array, a numbered/bulleted list, blank-line blocks, or lines."
-    data = _json_body(text)
-    if isinstance(data, dict):
-        data = next((v for v in data.values() if isinstance(v, list)), [data])
-    if isinstance(data, list): return data
-    if multiline: return [_BLOCK_HEAD.sub('', p).strip() for p in _BLOCK.split(text) if p.strip()]
-    return [l for l in (x.strip() for x in text.splitlines()) if l]
+__all__ = ['GEN_COLUMNS', 'rouge_l', 'Novelty', 'plan_quotas', 'rows_frame', 'novelty_threshold', 'generate', 'quota_table',
+           'suggest_attributes']
 
 # %% ../nbs/04_generate.ipynb #67ba9112
 def rouge_l(a:list[str], b:list[str])->float:

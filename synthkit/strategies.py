@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from .core import GenerateError, one_line, patch
 from .teachers import Request
-if typing.TYPE_CHECKING: from synthkit.generate import Shape
+if typing.TYPE_CHECKING: from synthkit.shapes import Shape
 
 # %% auto #0
 __all__ = ['EVOLUTIONS', 'DEFAULT_ATTRIBUTES', 'SYSTEM', 'Ask', 'openers_of', 'prompt_for', 'Distinct']

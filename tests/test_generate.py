@@ -3,7 +3,8 @@ import json, re, hashlib, warnings
 import polars as pl
 import pytest
 import synthkit as sk
-from synthkit.generate import generate, plan_quotas, split_items, Shape
+from synthkit.generate import generate, plan_quotas
+from synthkit.shapes import split_items, Shape
 from synthkit.strategies import prompt_for, Ask
 from synthkit.teachers import ScriptedTeacher, Request
 
