@@ -73,7 +73,8 @@ LLAMA_INSTALL_S = 526     # README command 1, llama-cpp-python, fresh venv, --no
 def x_teacher_class():
     "`XTeacher`: LocalTeacher with its model run by xllamacpp's in-process server (defined where synthkit imports)."
     import xllamacpp as xlc
-    from synthkit.local import LocalTeacher, _Engine, _tree, bundled_gguf, on_llama_thread
+    from synthkit.local import LocalTeacher, _Engine, bundled_gguf, on_llama_thread
+    from synthkit.local_logprobs import _tree
     from synthkit.teachers import Response, Usage, parse_json
 
     class XEngine:

@@ -14,6 +14,7 @@ from .documents import *
 from .teachers import *
 from .claude import *
 from .local import *
+from .local_logprobs import *
 from .local_parallel import *
 from .openai_teacher import *
 from .calls import *

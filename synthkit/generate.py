@@ -12,7 +12,7 @@ from .core import (GenerateError, SynthkitWarning, CallError, COLUMNS, GENERATIO
                            dropped_by, words, one_line, patch)
 from .seeds import load_seeds, sample_fewshot
 from .teachers import Teacher, Request, Response, parse_json
-from .shapes import Shape, InstructionShape, ChatShape, shape_of, split_items, _clean, _json_body
+from .shapes import Shape, shape_of, split_items, _clean, _json_body
 from .strategies import (EVOLUTIONS, DEFAULT_ATTRIBUTES, SYSTEM, Ask, Distinct, prompt_for, _about,
                                  openers_of, _evolutions, _grid)
 

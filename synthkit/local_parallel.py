@@ -8,7 +8,8 @@ import asyncio, dataclasses
 import numpy as np
 from .core import TeacherError, patch
 from .teachers import Request, Response, Usage
-from .local import LocalTeacher, _llama_thread, _scorer_for
+from .local import LocalTeacher, _llama_thread
+from .local_logprobs import _scorer_for
 
 # %% auto #0
 __all__ = ['MIN_P', 'PENALTY_LAST_N']

@@ -44,6 +44,6 @@ def test_the_house_in_figures():
 def test_patched_methods_are_documented_as_methods():
     from synthkit._modidx import d
     syms = {k for mod in d['syms'].values() for k in mod}
-    for name in ['synthkit.local.LocalTeacher.logprobs', 'synthkit.calls.Teacher.complete',
+    for name in ['synthkit.local_logprobs.LocalTeacher.logprobs', 'synthkit.calls.Teacher.complete',
                  'synthkit.widgets.review.ReviewWidget.decide', 'synthkit.widgets.seed_editor.SeedEditor.filter']:
         assert name in syms, f'{name} is not in _modidx.py'
