@@ -140,18 +140,19 @@ def _served(t)->dict:
     return out
 
 # %% ../nbs/10_cli.ipynb #9c1d2e4f
-def _run_manifest(out:Path, batch, sd, t, js, targets, settings:dict, t0:float, ws)->dict:
-    "Write the batch's files and `out/manifest.json`: the settings, teacher, funnel, counts, quotas, usage and time."
+def _write_run(out:Path, batch, sd, t, js, targets, settings:dict, t0:float, ws)->dict:
+    "Write the batch's parquet files and `out/manifest.json` (settings, teacher, funnel, counts, quotas, usage, time)."
     from synthkit.generate import quota_table
     from synthkit.judge import funnel
     acc, rej = _write_batch(out, batch)
-    manifest = {'seeds': settings.pop('seeds'), 'seed_rows': sd.height, 'kind': sd['kind'][0],
-                'teacher': settings.pop('teacher'), 'model': t.model, **_served(t), **settings,
-                'judges': [j.name for j in js], 'funnel': funnel(batch).table.to_dicts(),
-                'counts': {'generated': batch.height, 'accepted': acc.height, 'rejected': rej.height},
-                'quotas': quota_table(batch, targets).to_dicts(), **_usage(t.ledger),
-                'cost_usd': t.ledger.total_usd, 'seconds': round(time.time() - t0, 2), 'versions': _versions(),
-                'warnings': [str(w.message) for w in ws], 'files': RUN_FILES}
+    head = {'seeds': settings['seeds'], 'seed_rows': sd.height, 'kind': sd['kind'][0], 'teacher': settings['teacher'],
+            'model': t.model, **_served(t)}
+    manifest = head | settings | {      # `head` keeps its keys first; settings follow in the order run_job gives
+        'judges': [j.name for j in js], 'funnel': funnel(batch).table.to_dicts(),
+        'counts': {'generated': batch.height, 'accepted': acc.height, 'rejected': rej.height},
+        'quotas': quota_table(batch, targets).to_dicts(), **_usage(t.ledger),
+        'cost_usd': t.ledger.total_usd, 'seconds': round(time.time() - t0, 2), 'versions': _versions(),
+        'warnings': [str(w.message) for w in ws], 'files': RUN_FILES}
     (out/'manifest.json').write_text(json.dumps(manifest, indent=2, default=str))
     return manifest
 
@@ -194,7 +195,7 @@ def run_job(seeds,                           # a seed file, or an example name
     settings = dict(seeds=str(seeds), teacher=teacher, strategy=strategy, openers=openers,
                     evolutions=evolutions or None, quota=quota, n=n, topic=topic, seed=seed, max_rounds=max_rounds,
                     budget_usd=budget_usd)
-    manifest = _run_manifest(out, batch, sd, t, js, targets, settings, t0, ws)
+    manifest = _write_run(out, batch, sd, t, js, targets, settings, t0, ws)
     write_report(out, batch, sd, manifest, targets)
     return manifest
 
