@@ -27,6 +27,7 @@ from .privacy import *
 from .labels import *
 from .llm_judge import *
 from .design import *
+from .design_io import *
 from .diversity import *
 from .charts import *
 from .report import *

@@ -14,7 +14,6 @@ from .judge import Judge, judge as run_judges
 from .samplers import (rng_for, draw_category, draw_given, draw_uniform, draw_gaussian, draw_bernoulli,
                                draw_datetime, draw_uuid, draw_people)
 from .columns import (DesignError, compile_template, render, schema_of, schema_dtype, split_reasoning,
-                              import_path, load_import, judge_state, load_judge, expr_to_json, expr_from_json,
                               teacher_modes)
 import synthkit.calls   # gives every teacher `complete`, through the call cache
 
@@ -45,7 +44,8 @@ class Design:
 
     @classmethod
     def from_dict(cls, d:dict, teacher:Teacher|None=None)->Design:
-        "A design from `to_dict`'s data, its model columns asking `teacher`."
+        "A design from `to_dict`'s data, its model columns asking `teacher` (see `05j_design_io`)."
+        from synthkit.design_io import _from_dict
         return _from_dict(d, teacher)
 
 # %% ../nbs/05h_design.ipynb #5cdec27c
@@ -550,51 +550,3 @@ def edit(self:Design, name:str, **changes)->Design:
         raise DesignError(f'a {c.kind} column has no {", ".join(bad)}', where=f'column {name!r}',
                           fix=f'change one of: {", ".join(a)}')
     return getattr(self, c.kind)(name, **a | changes)
-
-# %% ../nbs/05h_design.ipynb #d9fd9fd0
-def _model_path(model)->str|None:
-    "A pydantic model's import path, or None (a model defined in a notebook is saved as its schema alone)."
-    try: return model and import_path(model, '', '')
-    except DesignError: return None
-
-def _saved(c:Column)->dict:
-    "The JSON form of column `c`'s arguments."
-    a, where = dict(c.args), f'column {c.name!r}'
-    if c.kind == 'seeds': a['frame'] = a['frame'].to_dicts()
-    if 'expr' in a: a['expr'] = expr_to_json(a['expr'])
-    if 'fn' in a: a['fn'] = {'import': import_path(a['fn'], where, 'the function')}
-    if c.kind == 'judge': a['judge'] = judge_state(a['judge'], where)
-    if c.kind == 'structured':
-        a['schema'] = {'schema': a.pop('_schema'), 'import': _model_path(a.pop('_model'))}
-    return a
-
-# %% ../nbs/05h_design.ipynb #4dbeaffd
-def _loaded(kind:str, a:dict, teacher)->dict:
-    "Column arguments from their JSON form."
-    a = dict(a)
-    if kind == 'seeds': a['frame'] = pl.DataFrame(a['frame'])
-    if 'expr' in a: a['expr'] = expr_from_json(a['expr'])
-    if 'fn' in a: a['fn'] = load_import(a['fn']['import'])
-    if kind == 'judge': a['judge'] = load_judge(a['judge'], teacher)
-    if kind == 'check': a = {'fn': a.get('fn') or a['expr']}
-    if kind == 'structured':
-        s = a['schema']
-        try: a['schema'] = load_import(s['import']) if s['import'] else s['schema']
-        except (ImportError, AttributeError): a['schema'] = s['schema']
-    return a
-
-# %% ../nbs/05h_design.ipynb #5ae9e25d
-@patch
-def to_dict(self:Design)->dict:
-    "The design as JSON-ready data (see above for expressions, functions, models and judges)."
-    return {'synthkit_design': 1, 'seed': self.seed,
-            'columns': [{'name': c.name, 'kind': c.kind, **_saved(c)} for c in self.columns.values()]}
-
-def _from_dict(d:dict, teacher:Teacher|None)->Design:
-    if d.get('synthkit_design') != 1:
-        raise DesignError('not a saved design', fix='pass what Design.to_dict() returned (or its JSON, loaded)')
-    out = Design(teacher, d.get('seed', 0))
-    for c in d['columns']:
-        a = {k: v for k, v in c.items() if k not in ('name', 'kind')}
-        getattr(out, c['kind'])(c['name'], **_loaded(c['kind'], a, teacher))
-    return out
