@@ -53,6 +53,10 @@ class CollapseMonitor:
 
     def __len__(self): return len(self.rounds)
 
+    def __repr__(self):
+        state = 'no rounds yet' if self.table is None else 'collapsing' if self.alerts and self._fell() else 'holding'
+        return f'CollapseMonitor({len(self.rounds)} round(s), feed={self.feed!r}: {state})'
+
 # %% ../nbs/08a_collapse_monitor.ipynb #1f34d863
 @patch
 def _fell(self:CollapseMonitor)->str|None:
