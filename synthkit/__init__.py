@@ -17,6 +17,7 @@ from .local import *
 from .local_logprobs import *
 from .local_parallel import *
 from .openai_teacher import *
+from .limits import *
 from .calls import *
 from .strategies import *
 from .shapes import *

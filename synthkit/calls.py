@@ -4,16 +4,16 @@
 
 # %% ../nbs/03_calls.ipynb #2d84654c
 from __future__ import annotations
-import asyncio, dataclasses, json, math, random, sqlite3, threading, time, warnings
+import asyncio, dataclasses, json, random, sqlite3, threading, time, warnings
 from pathlib import Path
 import polars as pl
-from .core import CallError, BudgetError, TeacherError, SynthkitWarning, patch, blocking
+from .core import CallError, BudgetError, SynthkitWarning, patch, blocking
 from .teachers import (Teacher, Request, Response, Usage, as_request, check_json, parse_json,
                                default_cache_path)
+from .limits import Limiter, estimate_tokens
 
 # %% auto #0
-__all__ = ['PRICING', 'BATCH_DISCOUNT', 'FREE_KINDS', 'price_of', 'cost_usd', 'CallCache', 'cache_for', 'Ledger', 'Bucket',
-           'estimate_tokens', 'Limiter']
+__all__ = ['PRICING', 'BATCH_DISCOUNT', 'FREE_KINDS', 'price_of', 'cost_usd', 'CallCache', 'cache_for', 'Ledger']
 
 # %% ../nbs/03_calls.ipynb #caff1621
 PRICING = {  # USD per million tokens: (input, output, cache write 5m, cache read); checked 2026-11
@@ -190,99 +190,6 @@ def _repr_html_(self:Ledger):
         return f'<tr><td>{m}</td><td>{mode}</td>' + ''.join(f'<td>{cell(k, r[k])}</td>' for k in self.cols) + '</tr>'
     body = ''.join(row(m, mode, r) for (m, mode), r in self.rows.items())
     return f'<table><tr>{head}</tr>{body}</table><div>total: ${self.total_usd:.4f}</div>'
-
-# %% ../nbs/03_calls.ipynb #984d7c99
-class Bucket:
-    "A token bucket for a per-minute `limit`, refilled `per_s` a second, holding at most `burst_s` seconds' worth."
-    def __init__(self, limit:float, burst_s:float=1.0):
-        self.limit, self.burst_s, self.per_s = limit, burst_s, limit / 60   # a teacher may set `per_s` (a reset time)
-        self.level, self.t = self.capacity, time.monotonic()
-    @property
-    def capacity(self)->float: return max(1.0, self.limit * self.burst_s / 60)
-    def _refill(self):
-        now = time.monotonic()
-        self.level, self.t = min(self.capacity, self.level + (now - self.t) * self.per_s), now
-    def wait(self, n:float)->float:
-        "Seconds until `n` can be taken (more than the bucket holds waits for a full bucket)."
-        self._refill(); n = min(n, self.capacity)
-        return 0.0 if self.level >= n else (n - self.level) / self.per_s
-    def take(self, n:float): self._refill(); self.level -= n
-    def give(self, n:float): self._refill(); self.level = min(self.capacity, self.level + n)
-    def sync(self, limit:float, remaining:float):
-        "Adopt the server's limit (and its refill, `limit / 60` a second); when it says nothing remains, believe it."
-        self._refill()
-        self.limit, self.per_s = limit, limit / 60
-        self.level = min(self.level, self.capacity, self.level if remaining > 0 else 0.0)
-
-# %% ../nbs/03_calls.ipynb #ec13366h
-def estimate_tokens(text:str)->int:
-    "A quick upper-side estimate of a text's tokens (about 3.5 characters each)."
-    return max(1, math.ceil(len(text) / 3.5))
-
-# %% ../nbs/03_calls.ipynb #ec13366k
-class Limiter:
-    "Concurrency (AIMD), a shared pause, and request/input/output token buckets learned from the API's headers."
-    def __init__(self, max_concurrency:int, headers:bool=False):   # headers: the teacher reports rate-limit headers
-        self.max, self.limit, self.in_flight, self.headers = max_concurrency, float(max_concurrency), 0, headers
-        self.buckets: dict[str, Bucket] = {}
-        self.pending = {'requests': 0.0, 'input_tokens': 0.0, 'output_tokens': 0.0}
-        self.paused_until, self.last_cut, self.cond, self.opened = 0.0, 0.0, None, False
-        self.cut = 0.75   # the multiplicative decrease on congestion
-
-    def __repr__(self):
-        return f'Limiter({self.in_flight} in flight, limit {self.limit:g} of {self.max}, {list(self.buckets)})'
-
-# %% ../nbs/03_calls.ipynb #ec13366m
-@patch
-def observe(self:Limiter, limits:dict):
-    "Update the buckets from a reply's headers (see `rate_limits`)."
-    for k, (lim, rem) in limits.items():
-        if k not in self.buckets:   # a new bucket starts at what the server says remains
-            self.buckets[k] = Bucket(lim)
-            self.buckets[k].level = min(self.buckets[k].capacity, rem)
-        else: self.buckets[k].sync(lim, rem)
-    if limits: self.opened = True
-
-# %% ../nbs/03_calls.ipynb #cb4b1c3b
-@patch
-def pause(self:Limiter, seconds:float):
-    "Hold every new call for `seconds`."
-    self.paused_until = max(self.paused_until, time.monotonic() + seconds)
-
-@patch
-def throttle(self:Limiter):
-    "After a 429: empty the buckets, so the next calls wait for them to refill."
-    for b in self.buckets.values(): b.take(max(0.0, b.wait(0) or b.level))
-
-# %% ../nbs/03_calls.ipynb #ec13366q
-@patch
-async def acquire(self:Limiter, need:dict):
-    "Wait for a slot and for the buckets to hold `need` ({'requests': 1, 'input_tokens': n, 'output_tokens': m})."
-    if self.cond is None: self.cond = asyncio.Condition()
-    async with self.cond:
-        await self.cond.wait_for(lambda: self.in_flight < (max(1, int(self.limit)) if self.opened else 1))
-        self.in_flight += 1
-    while True:
-        wait = max([self.paused_until - time.monotonic()] + [b.wait(need.get(k, 0)) for k, b in self.buckets.items()])
-        if wait <= 0: break
-        await asyncio.sleep(min(wait, 5.0))
-    for k, b in self.buckets.items(): b.take(need.get(k, 0))
-    for k in self.pending: self.pending[k] += need.get(k, 0)
-
-# %% ../nbs/03_calls.ipynb #158f1709
-@patch
-async def release(self:Limiter, need:dict, used:dict|None=None, congested:bool=False):
-    "Free the slot; give back unused reservations; cut concurrency on congestion, grow it on success."
-    for k in self.pending: self.pending[k] -= need.get(k, 0)
-    if used is not None:
-        for k, b in self.buckets.items(): b.give(need.get(k, 0) - used.get(k, need.get(k, 0)))
-    now = time.monotonic()
-    if congested and now - self.last_cut > 1.0: self.limit, self.last_cut = max(1.0, self.limit * self.cut), now
-    elif used is not None: self.limit = min(float(self.max), self.limit + 1 / max(1.0, self.limit))
-    async with self.cond:
-        self.in_flight -= 1
-        self.opened = self.opened or not self.headers
-        self.cond.notify_all()
 
 # %% ../nbs/03_calls.ipynb #a1c7952d
 @patch(as_prop=True)
