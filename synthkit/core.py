@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #e27c871c
 from __future__ import annotations
-import asyncio, builtins, concurrent.futures, csv, functools, hashlib, html, inspect, io, json, re, typing, unicodedata
+import asyncio, builtins, concurrent.futures, csv, difflib, functools, hashlib, html, inspect, io, json, re, typing
+import unicodedata
 from pathlib import Path
 from typing import Any, Iterable
 import numpy as np, polars as pl
@@ -207,8 +208,7 @@ def read_records(path:str|Path,              # a .jsonl, .json, .csv, .tsv or .p
     path = Path(path)
     name, suf = path.name, ''.join(path.suffixes[-1:]).lower()
     if not path.exists():
-        raise error('no such file', where=str(path),
-                    fix='check the path (relative paths start at the notebook\'s folder)')
+        raise error('no such file', where=str(path), fix=_path_fix(path))
     if path.is_dir():
         raise error('a folder, not a file', where=str(path), fix='point at one .jsonl, .json, .csv or .parquet file')
     if suf == '.parquet': return _parquet_records(path, error)
@@ -216,6 +216,18 @@ def read_records(path:str|Path,              # a .jsonl, .json, .csv, .tsv or .p
         raise error(f'unknown file type "{suf or "(none)"}"', where=name,
                     fix='use .jsonl, .json, .csv, .tsv or .parquet')
     return _READERS[suf](_decode(path.read_bytes(), name, error), name, error)
+
+# %% ../nbs/00_core.ipynb #eb757284
+def _path_fix(path:str|Path)->str:
+    "The fix for a `path` that does not exist: a close name beside it, and where a relative path was read from."
+    path = Path(path)
+    folder, near = path.parent, []
+    if folder.is_dir():
+        names = [p.name for _, p in zip(range(2000), folder.iterdir())]   # a huge folder is not listed in full
+        near = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
+    out = f'did you mean {folder / near[0]}? ' if near else ''
+    out += 'check the path'
+    return out + ('' if path.is_absolute() else f' (relative paths start at {Path.cwd()})')
 
 # %% ../nbs/00_core.ipynb #c5a1c354
 def _is_pandas(x): return type(x).__module__.split('.')[0] == 'pandas' and hasattr(x, 'to_dict')

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 import polars as pl
-from .core import SynthkitError, SynthkitWarning, content_id, patch, _decode
+from .core import SynthkitError, SynthkitWarning, content_id, patch, _decode, _path_fix
 
 # %% auto #0
 __all__ = ['KINDS', 'example_documents', 'CHUNK_SCHEMA', 'DocumentError', 'DocumentWarning', 'Document', 'read_document',
@@ -192,7 +192,7 @@ def read_document(path:str|Path)->Document:
     kind = KINDS.get(path.suffix.lower())
     if kind is None: raise DocumentError(f'has an extension synthkit does not read ("{path.suffix}")',
                                          where=str(path), fix=f'use one of {", ".join(KINDS)}')
-    if not path.is_file(): raise DocumentError('no such file', where=str(path), fix='check the path')
+    if not path.is_file(): raise DocumentError('no such file', where=str(path), fix=_path_fix(path))
     if kind == 'pdf': text, marks = _pdf_text(path)
     elif kind == 'html': text, marks = _html_text(_text_of(path))
     else:
@@ -312,7 +312,7 @@ def _files(paths)->tuple[list[Path], Counter]:
             files += [f for f in found if f.suffix.lower() in KINDS]
             other.update(f.suffix.lower() or '(none)' for f in found if f.suffix.lower() not in KINDS)
         elif p.exists(): files.append(p)
-        else: raise DocumentError('no such file or folder', where=str(p), fix='check the path')
+        else: raise DocumentError('no such file or folder', where=str(p), fix=_path_fix(p))
     return files, other
 
 # %% ../nbs/01b_documents.ipynb #c9cd0b07

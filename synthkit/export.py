@@ -8,7 +8,7 @@ import json, re, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import polars as pl
-from .core import COLUMNS, ExportError, SynthkitWarning, patch, to_frame, with_ids
+from .core import COLUMNS, ExportError, SynthkitWarning, patch, to_frame, with_ids, _path_fix
 from .cards import card_info, card_path, dataset_card, md_escape
 
 # %% auto #0
@@ -499,7 +499,7 @@ def load_export(path,                   # a file `export` wrote (or a folder, fo
                )->pl.DataFrame:
     "Read an export back: lossless formats as the frame written, training formats as text, instruction or chat rows."
     path = Path(path)
-    if not path.exists(): raise ExportError('no such file', where=str(path), fix='check the path')
+    if not path.exists(): raise ExportError('no such file', where=str(path), fix=_path_fix(path))
     info = card_info(path)
     fmt = format or info.get('format') or ('hf' if path.is_dir() else format_of(path))
     if fmt in ('hf', 'parquet', 'jsonl'): return _read_lossless(path, fmt, info)
