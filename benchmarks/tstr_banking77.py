@@ -20,6 +20,7 @@ Arms:
                   generation loop (as `synthkit run` does); its seconds include the judging. For a base model each
                   shuffled seed set serves 8 asks (`samples=8`), which the LocalTeacher decodes side by side
   default-hot     the default with the teacher sampling at temperature 1.1 (its default is 0.8)
+  default-cold    the default at temperature 0.6: fewer rows drift off their label, more are thrown out as copies
   default-openers the default with `openers=True`: the openers arm's opening words inside `sk.generate`, each ask of
                   a shuffled seed set with its own opener; the LocalTeacher packs those asks and evaluates their shared
                   seeds once (before the packing, openers asked each set once, `samples=1`, and decoded it alone)
@@ -105,6 +106,7 @@ ARMS = {'naive': naive,
         'openers': lambda *a: naive(*a, openers=True),
         'default': recipe(),
         'default-hot': hot(recipe()),
+        'default-cold': hot(recipe(), temperature=0.6),
         'default-openers': recipe(openers=True),
         'one-set-per-ask': recipe(samples=1),
         'default-m0': recipe(m=0),
@@ -155,10 +157,11 @@ def main():
     p.add_argument('--synthetic-weights', default='1', help='also score each arm with its rows weighed this much '
                    'beside a seed (compare_tstr synthetic_weight), comma-separated, e.g. 1,0.5,0.25')
     p.add_argument('--levers', action='store_true', help='score selections of the raw arm after the fact')
+    p.add_argument('--against', default='default', help='the arm the summary pairs with the naive loop, run by run')
     p.add_argument('--from-logs', nargs='+', metavar='LOG', help='generate nothing: read the run lines of these logs '
                    '(later lines win for the same draw, seed and arm) and print their summary')
     a = p.parse_args()
-    if a.from_logs: return summary(from_logs(a.from_logs))
+    if a.from_logs: return summary(from_logs(a.from_logs), a.against)
     draws = [a.seed] if a.seed is not None else [int(x) for x in a.draws.split(',')]
     gens = [int(x) for x in a.gen_seeds.split(',')]
     weights = [float(x) for x in a.synthetic_weights.split(',')]
@@ -193,7 +196,7 @@ def main():
                 for l, n, why in shortfall(batch, a.per_intent):
                     print(f'   short: {l} kept {n} of {a.per_intent}: dropped by {why}')
                 if arm in ('raw', 'default') and a.levers: levers(batch, seeds, real, test, a.per_intent)
-    summary(results)
+    summary(results, a.against)
 
 def levers(batch, seeds, real, test, per_intent:int):
     "Selections of every readable candidate of one batch, each cut to the quota per intent, scored by both students."
@@ -269,8 +272,8 @@ def need(x:float)->float:
 
 def secs(r)->str: return 'cached' if r[4] is None else f'{r[4]:.0f}'
 
-def summary(results):
-    "Mean and spread per arm and student over draws and generation seeds, and the default against naive, run by run."
+def summary(results, against:str='default'):
+    "Mean and spread per arm and student over draws and generation seeds, and arm `against` against naive, run by run."
     print('\n#### summary (mean ± sd over draws x generation seeds)')
     sd = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0
     arms = list(dict.fromkeys(r[2] for r in results))
@@ -283,19 +286,19 @@ def summary(results):
             v = [r[5][s] for r in rs if r[5][s] is not None]
             line += f'  {s} {statistics.mean(v):.1%} ± {sd(v):.1%}' if v else f'  {s} n/a'
         print(line)
-    pairs = [(n, k) for n in results if n[2] == 'naive' for k in results if k[:2] == n[:2] and k[2] == 'default']
+    pairs = [(n, k) for n in results if n[2] == 'naive' for k in results if k[:2] == n[:2] and k[2] == against]
     if not pairs: return
-    print('\n#### default against naive, per draw and generation seed (target: >= 1.3x the gap share, >= +10 points '
+    print(f'\n#### {against} against naive, per draw and generation seed (target: >= 1.3x the gap share, >= +10 points '
           'where naive < 30%, seconds <=)')
     for n, k in pairs:
         timed = n[4] is not None and k[4] is not None
         for s in n[5]:
             x, y = n[5][s], k[5][s]
-            print(f'draw {n[0]} gen {n[1]} {s:<8} naive {x:6.1%}  default {y:6.1%}  ({y - x:+.1%}, '
+            print(f'draw {n[0]} gen {n[1]} {s:<8} naive {x:6.1%}  {against} {y:6.1%}  ({y - x:+.1%}, '
                   f'x{y / x if x > 0 else float("nan"):.2f}; needs {need(x):.1%}: '
                   f'{"met" if y >= need(x) else f"short by {need(x) - y:.1%}"})  seconds {secs(k)} vs {secs(n)}'
                   + (f' ({"met" if k[4] <= n[4] else f"over by {k[4] - n[4]:.0f}s"})' if timed else ''))
-    print(f'\n#### default minus naive over the {len(pairs)} paired runs (mean ± standard error; runs meeting the target)')
+    print(f'\n#### {against} minus naive over the {len(pairs)} paired runs (mean ± standard error; runs meeting the target)')
     for s in pairs[0][0][5]:
         diff = [k[5][s] - n[5][s] for n, k in pairs]
         se = statistics.stdev(diff) / math.sqrt(len(diff)) if len(diff) > 1 else float('nan')
@@ -304,8 +307,8 @@ def summary(results):
     both = sum(all(k[5][s] >= need(n[5][s]) for s in n[5]) for n, k in pairs)
     timed = [(n, k) for n, k in pairs if n[4] is not None and k[4] is not None]
     print(f'both students: target met in {both} of {len(pairs)}' + (
-          f'; seconds over {len(timed)} timed pairs: default {statistics.mean(k[4] for _, k in timed):.0f}, naive '
-          f'{statistics.mean(n[4] for n, _ in timed):.0f}, default faster in {sum(k[4] <= n[4] for n, k in timed)}'
+          f'; seconds over {len(timed)} timed pairs: {against} {statistics.mean(k[4] for _, k in timed):.0f}, naive '
+          f'{statistics.mean(n[4] for n, _ in timed):.0f}, {against} faster in {sum(k[4] <= n[4] for n, k in timed)}'
           if timed else ''))
 
 if __name__ == '__main__': main()
